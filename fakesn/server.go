@@ -29,6 +29,7 @@ type Server struct {
 
 	journal  *journal
 	sessions *sessions
+	secrets  *tokenSecrets // issued tokens, for the reuse quirk (oauth_token.go)
 	faults   *faults
 	limits   *rateCounter
 	mux      *http.ServeMux
@@ -77,12 +78,13 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("fakesn: %w", err)
 	}
 	if opts.DataDir != "" {
-		if s.wal, err = openDataDir(opts.DataDir, s.store); err != nil {
+		if s.wal, err = openDataDir(opts.DataDir, s.store, s.logger); err != nil {
 			return nil, err
 		}
 	}
 	s.journal = newJournal(opts.JournalSize)
 	s.sessions = newSessions(opts.MaxSessions)
+	s.secrets = newTokenSecrets(0)
 	s.faults = newFaults()
 	s.limits = newRateCounter()
 	s.mux = s.routes()
@@ -158,7 +160,8 @@ func (s *Server) transport() http.RoundTripper {
 	started := s.started
 	s.mu.Unlock()
 	if started {
-		return http.DefaultTransport.(*http.Transport).Clone()
+		// A transport of its own: http.DefaultTransport may be mocked.
+		return &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	}
 	return s.Transport()
 }

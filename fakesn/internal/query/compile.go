@@ -155,7 +155,7 @@ func (p *parser) compile(field string, k kind, spec opSpec, value string) (*cond
 	case opMoreThan, opLessThan:
 		return p.moreOrLessThan(c, spec.op, value)
 	default:
-		return nil, fmt.Errorf("operator %s not supported", spec.token)
+		return nil, errUnsupported{fmt.Sprintf("operator %s not supported", spec.token)}
 	}
 	return c, nil
 }

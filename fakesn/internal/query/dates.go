@@ -65,18 +65,34 @@ func parseDateTime(s string) (time.Time, bool) {
 // compareDate orders two raw date or date-time strings. A bare date compares
 // as its midnight, which is how MySQL promotes a DATE against a DATETIME: the
 // glide_date "2024-01-05" is ON Today (00:00:00 to 23:59:59) and
-// ">= 2024-01-05 00:00:00".
+// ">= 2024-01-05 00:00:00". Padding depends on each string alone, so the
+// order stays transitive.
 func compareDate(a, b string) int {
-	if len(a) == len(dateLayout) && len(b) > len(dateLayout) && b[len(dateLayout)] == ' ' {
-		if c := strings.Compare(a, b[:len(dateLayout)]); c != 0 {
+	padA, padB := len(a) == len(dateLayout), len(b) == len(dateLayout)
+	switch {
+	case padA == padB:
+		return strings.Compare(a, b)
+	case padA:
+		return compareWithSuffix(a, midnightSuffix, b)
+	}
+	return -compareWithSuffix(b, midnightSuffix, a)
+}
+
+const midnightSuffix = " " + midnight
+
+// compareWithSuffix compares a+suffix with b without building the string.
+// suffix must not be empty.
+func compareWithSuffix(a, suffix, b string) int {
+	if len(b) <= len(a) {
+		if c := strings.Compare(a[:len(b)], b); c != 0 {
 			return c
 		}
-		return strings.Compare(midnight, b[len(dateLayout)+1:])
+		return 1
 	}
-	if len(b) == len(dateLayout) && len(a) > len(dateLayout) && a[len(dateLayout)] == ' ' {
-		return -compareDate(b, a)
+	if c := strings.Compare(a, b[:len(a)]); c != 0 {
+		return c
 	}
-	return strings.Compare(a, b)
+	return strings.Compare(suffix, b[len(a):])
 }
 
 func startOfDay(t time.Time) time.Time {

@@ -175,6 +175,9 @@ func TestCompareDate(t *testing.T) {
 		{"later that day after date", "2024-03-15 00:00:01", "2024-03-15", 1},
 		{"earlier date", "2024-03-14", "2024-03-15 00:00:00", -1},
 		{"plain strings", "abc", "abd", -1},
+		{"date against a shorter string", "2024-03-15", "2024-03-15 ", 1},
+		{"date against a longer date-time", "2024-03-15", "2024-03-15 00:00:00.5", -1},
+		{"both dates", "2024-03-16", "2024-03-15", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

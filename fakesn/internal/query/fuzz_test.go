@@ -94,6 +94,15 @@ func exercise(t *testing.T, q *Query) behaviour {
 			b.Compares = append(b.Compares, c)
 		}
 	}
+	byID := map[string]rec{}
+	for _, r := range fuzzRecords {
+		byID[r["id"]] = r
+	}
+	for i := 1; i < len(b.Sorted); i++ {
+		if c := q.Compare(byID[b.Sorted[i-1]], byID[b.Sorted[i]]); c > 0 {
+			t.Errorf("sorted %v is out of order at %d: Compare = %d", b.Sorted, i, c)
+		}
+	}
 	if diff := cmp.Diff(b.Sorted, sortedWithSort(q, fuzzRecords)); diff != "" {
 		t.Errorf("Sort and Compare disagree (-Compare +Sort):\n%s", diff)
 	}

@@ -125,8 +125,10 @@ func isFieldChar(c byte) bool {
 // Reserved names for text search, which the fake does not model.
 var textSearchPrefixes = []string{"123TEXTQUERY321", "123TEXTINDEXGROUP321"}
 
-// Parse compiles an encoded query. It never fails on user input: bad
-// conditions are recorded (see [Query.Invalid] and [Query.Unsupported]).
+// Parse compiles an encoded query against s (nil knows no fields). It never
+// fails on user input: bad terms are dropped and recorded (see [Query.Invalid]
+// and [Query.Unsupported]). javascript: values and relative dates are fixed
+// here from opts.Now, so a long-lived Query does not follow the clock.
 func Parse(encoded string, s Schema, opts Options) *Query {
 	now := time.Now
 	if opts.Now != nil {
@@ -169,7 +171,12 @@ func (p *parser) parse(encoded string) {
 			i = p.skipRelatedListQuery(terms, i)
 		case i > 0 && strings.HasPrefix(term, "NQ"):
 			p.endBlock()
-			p.plainTerm(term[len("NQ"):])
+			if rest := term[len("NQ"):]; strings.HasPrefix(rest, "RLQUERY") {
+				terms[i] = rest
+				i = p.skipRelatedListQuery(terms, i)
+			} else {
+				p.plainTerm(rest)
+			}
 		case i > 0 && strings.HasPrefix(term, "OR") && !strings.HasPrefix(term, "ORDERBY"):
 			p.orTerm(term[len("OR"):])
 		default:
@@ -203,7 +210,7 @@ func (p *parser) skipRelatedListQuery(terms []string, start int) int {
 
 func (p *parser) plainTerm(term string) {
 	switch {
-	case term == "":
+	case term == "", term == "EQ":
 	case strings.HasPrefix(term, "ORDERBYDESC"):
 		p.orderTerm(term, term[len("ORDERBYDESC"):], true)
 	case strings.HasPrefix(term, "ORDERBY"):

@@ -195,6 +195,8 @@ func TestMatchPrecedence(t *testing.T) {
 		{"empty terms", "^^active=true^^", []string{"r1", "r4"}},
 		{"trailing new query", "active=true^NQ", []string{"r1", "r4"}},
 		{"trailing or", "active=true^OR", []string{"r1", "r4"}},
+		{"end marker after new query", "active=true^NQEQ", []string{"r1", "r4"}},
+		{"or at the start of a new query", "priority=1^NQ^ORpriority=2", []string{"r1", "r2"}},
 		{"order terms between or members", "priority=1^ORDERBYnumber^ORpriority=2", []string{"r1", "r2"}},
 		{"group by is ignored", "active=true^GROUPBYpriority", []string{"r1", "r4"}},
 	}
@@ -396,6 +398,12 @@ func TestUnsupported(t *testing.T) {
 			query:           "RLQUERYsys_user_grmember.user,>=1,m2m^group=abc^ENDRLQUERY^active=true",
 			want:            []string{"r1", "r4"},
 			wantUnsupported: []Problem{{"RLQUERYsys_user_grmember.user,>=1,m2m^group=abc^ENDRLQUERY", "related list query not supported"}},
+		},
+		{
+			name:            "related list query as a new query",
+			query:           "priority=1^NQRLQUERYincident.parent,>=1^ENDRLQUERY",
+			want:            []string{"r1"},
+			wantUnsupported: []Problem{{"RLQUERYincident.parent,>=1^ENDRLQUERY", "related list query not supported"}},
 		},
 		{
 			name:            "javascript outside the whitelist",

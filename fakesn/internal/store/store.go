@@ -164,6 +164,16 @@ type Persister interface {
 	Append(ops []Op) error
 }
 
+// Compacter is a Persister that can also replace everything it holds with
+// the whole state. The store calls Compact, with its write lock held, when
+// a change is not a list of row ops (Reset, a transaction that called
+// Clear), and after an Append when WantsCompact reports true.
+type Compacter interface {
+	Persister
+	Compact(rows []Op, counters map[string]int) error
+	WantsCompact() bool
+}
+
 // Store is the set of tables. All access goes through View or Update.
 type Store struct {
 	now func() time.Time
@@ -220,8 +230,15 @@ func (s *Store) Reset(seed *fixtures.Seed) error {
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.persist.(Compacter); ok {
+		// Durable first, so a failed write leaves the old state in place.
+		ntx := &Tx{s: n}
+		if err := c.Compact(ntx.Snapshot(), ntx.Counters()); err != nil {
+			return fmt.Errorf("store: persisting: %w", err)
+		}
+	}
 	s.tables, s.counters = n.tables, n.counters
-	s.mu.Unlock()
 	return nil
 }
 
@@ -310,10 +327,24 @@ func (s *Store) Update(user string, fn func(tx *Tx) error) error {
 	defer s.mu.Unlock()
 	tx := &Tx{s: s, write: true, user: user}
 	err := fn(tx)
-	if len(tx.ops) > 0 && s.persist != nil {
-		if perr := s.persist.Append(tx.ops); perr != nil {
-			return errors.Join(err, fmt.Errorf("store: persisting: %w", perr))
+	if s.persist == nil {
+		return err
+	}
+	c, compacts := s.persist.(Compacter)
+	var perr error
+	switch {
+	case tx.cleared && compacts:
+		perr = c.Compact(tx.Snapshot(), tx.Counters())
+	case len(tx.ops) > 0:
+		perr = s.persist.Append(tx.ops)
+		if perr == nil && compacts && c.WantsCompact() {
+			// The ops are already durable; a failed compaction is the
+			// persister's to report and must not fail this write.
+			_ = c.Compact(tx.Snapshot(), tx.Counters())
 		}
+	}
+	if perr != nil {
+		return errors.Join(err, fmt.Errorf("store: persisting: %w", perr))
 	}
 	return err
 }
@@ -323,6 +354,7 @@ type Tx struct {
 	s       *Store
 	write   bool
 	loading bool
+	cleared bool // Clear was called: persist the whole state, not ops
 	user    string
 	ops     []Op
 }
@@ -612,7 +644,28 @@ func (tx *Tx) Apply(op Op) error {
 		if !ok {
 			return ErrNoTable
 		}
-		if old := find(t.Root(), op.SysID); old != nil {
+		old := find(t.Root(), op.SysID)
+		if old != nil && old.Table == t {
+			// Replace in place, so replaying an update keeps the row's
+			// position (Scan order) as the live update did.
+			row := &Row{Table: t, vals: make([]string, len(t.Fields))}
+			for _, f := range t.Fields {
+				v, given := op.Values[f.Name]
+				if !given && !readOnlyFields[f.Name] {
+					v = tx.defaultValue(t, f)
+				}
+				row.vals[f.Index] = tx.stored(f, v)
+			}
+			row.vals[0] = op.SysID
+			if f, ok := t.fieldIdx["number"]; ok && t.NumberPrefix != "" {
+				tx.noteNumber(t.NumberPrefix, row.vals[f.Index])
+			}
+			tx.unindex(old)
+			*old = *row
+			tx.index(old)
+			return nil
+		}
+		if old != nil {
 			if err := tx.Delete(old.Table.Name, op.SysID); err != nil {
 				return err
 			}
@@ -679,6 +732,7 @@ func (tx *Tx) SetCounters(m map[string]int) {
 // Clear removes every row of every table and the number counters, keeping
 // the schema (before restoring a snapshot).
 func (tx *Tx) Clear() {
+	tx.cleared = true
 	for _, t := range tx.s.tables {
 		t.rows = nil
 		t.byID = map[string]*Row{}

@@ -1,0 +1,60 @@
+# Thin aliases over go commands; CI runs .ci/run. `make test` is the one
+# command that runs every test.
+
+GO ?= go
+# Fuzz targets as package:FuzzFunc, each run for FUZZTIME.
+FUZZ_TARGETS ?= ./fakesn/internal/query:FuzzParse
+FUZZTIME ?= 10s
+# The image `make image` builds (harness/container expects this default).
+IMAGE ?= sncheck/fakesn:dev
+
+.PHONY: all build test serve lint vet tidy-check fuzz bench suites suites-live image
+
+all: vet test
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/sncheck ./cmd/sncheck
+
+test:
+	$(GO) test -race -count=1 ./...
+
+serve:
+	$(GO) run ./cmd/sncheck serve
+
+lint: vet
+	@files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt -l found unformatted files:"; echo "$$files"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+tidy-check:
+	$(GO) mod tidy -diff
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "$(GO) test -run '^$$' -fuzz '^$$fn$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Placeholders until the Ginkgo suites land; then:
+#   $(GO) run github.com/onsi/ginkgo/v2/ginkgo -r -p --randomize-all --randomize-suites \
+#     --fail-on-pending --fail-on-empty --keep-going --race --trace --junit-report=... ./suites
+# with --label-filter='!fake-only' and SN_* variables for suites-live.
+suites:
+	$(GO) test ./suites/...
+
+suites-live:
+	$(GO) test ./suites/...
+
+# The fake's container image (Dockerfile): a static binary and the host's
+# CA bundle, staged in out/image.
+image:
+	rm -rf out/image
+	mkdir -p out/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o out/image/sncheck ./cmd/sncheck
+	cp Dockerfile /etc/ssl/certs/ca-certificates.crt out/image/
+	docker build -t $(IMAGE) out/image

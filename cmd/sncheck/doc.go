@@ -1,0 +1,43 @@
+// Sncheck checks that ServiceNow integrations survive what a real instance
+// does, and runs fakesn, a faithful fake ServiceNow instance, for offline
+// development.
+//
+// # Usage
+//
+//	sncheck <command> [flags] [arguments]
+//
+// The commands are:
+//
+//	serve     run the fake ServiceNow instance
+//	health    check that a running fake answers (for container health probes)
+//	version   print the version
+//	help      print the help, or a command's: sncheck help <command>
+//
+// Start the fake for offline development:
+//
+//	sncheck serve                          # http://127.0.0.1:8080
+//	sncheck serve --addr 127.0.0.1:0       # a free port, shown on the first line
+//	FAKESN_ADMIN_TOKEN=... sncheck serve --addr 0.0.0.0:8080
+//
+// The first line sncheck serve writes is exactly
+// "sncheck serve: listening on http://HOST:PORT"; the lines after it give
+// the token endpoint, the control API and the credentials to use. Every
+// serve flag has a FAKESN_* environment variable (a flag wins); see
+// `sncheck serve -h` and docs/configuration.md.
+//
+// Probe a running fake, for example from a container's health check:
+//
+//	sncheck health http://127.0.0.1:8080
+//
+// # Exit codes
+//
+//	0  success: the command did its job, and every check passed
+//	1  runtime error: the command could not do its job (for example the
+//	   port is taken, or the fake is not healthy)
+//	2  usage error: a wrong flag, argument or FAKESN_* variable; the
+//	   message ends with "run 'sncheck help' for usage"
+//	3  checks failed: the command ran and some checks did not pass
+//
+// Usage errors print one line and a pointer to the help; the full usage
+// appears only with -h or `sncheck help`.
+package main

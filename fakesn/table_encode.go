@@ -1,0 +1,329 @@
+package fakesn
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sncheck/sncheck/fakesn/internal/store"
+	"github.com/sncheck/sncheck/fixtures"
+)
+
+// refTable is the table a field refers to: its Reference for reference
+// fields, sys_user_group for sys_domain (whose value "global" links to
+// sys_user_group/global on an instance), "" otherwise.
+func refTable(f *store.Field) string {
+	switch f.Type {
+	case fixtures.TypeReference:
+		return f.Reference
+	case fixtures.TypeDomainID:
+		return "sys_user_group"
+	}
+	return ""
+}
+
+// resolveField finds the field a possibly dot-walked path ("caller_id.email")
+// names, starting at table t. Every hop but the last must be a reference.
+func resolveField(tx *store.Tx, t *store.Table, path string) (*store.Field, bool) {
+	for {
+		name, rest, dotted := strings.Cut(path, ".")
+		f, ok := t.Field(name)
+		if !ok {
+			return nil, false
+		}
+		if !dotted {
+			return f, true
+		}
+		if t, ok = tx.Table(refTable(f)); !ok {
+			return nil, false
+		}
+		path = rest
+	}
+}
+
+// tableSchema is a table seen by the query package.
+type tableSchema struct {
+	tx *store.Tx
+	t  *store.Table
+}
+
+func (s tableSchema) FieldType(path string) (string, bool) {
+	f, ok := resolveField(s.tx, s.t, path)
+	if !ok {
+		return "", false
+	}
+	return f.Type, true
+}
+
+// rowRecord is a stored row seen by the query package: dot-walks follow
+// references, and secrets read as empty so no query can probe a hash.
+type rowRecord struct {
+	tx  *store.Tx
+	row *store.Row
+}
+
+func (r rowRecord) Get(path string) string { return fieldValue(r.tx, r.row, path) }
+
+// fieldValue reads a possibly dot-walked path of row; "" when a hop is
+// empty or dangling.
+func fieldValue(tx *store.Tx, row *store.Row, path string) string {
+	for {
+		name, rest, dotted := strings.Cut(path, ".")
+		f, ok := row.Table.Field(name)
+		if !ok {
+			return ""
+		}
+		v := row.At(f.Index)
+		if !dotted {
+			if store.IsSecretType(f.Type) {
+				return ""
+			}
+			return v
+		}
+		ref := refTable(f)
+		if ref == "" || v == "" {
+			return ""
+		}
+		next, err := tx.Get(ref, v)
+		if err != nil {
+			return ""
+		}
+		row, path = next, rest
+	}
+}
+
+// mapRecord is a record about to be inserted, for create ACLs.
+type mapRecord map[string]string
+
+func (m mapRecord) Get(path string) string { return m[path] }
+
+// column is one key of an encoded record.
+type column struct {
+	key   string       // JSON key: a field name or a dot-walked path
+	field *store.Field // the (last) field, whose type decides the encoding
+	index int          // field index in the requested table; -1 for dot-walks
+}
+
+// recordEncoder writes records as the Table API does (servicenow-spec §5.4):
+// every value a string; references as {"link","value"} objects, or plain
+// strings with sysparm_exclude_reference_link; display values with
+// sysparm_display_value=true; {"display_value","value"[,"link"]} objects
+// for every field with sysparm_display_value=all.
+//
+// Display values: choice labels; the referenced record's display field
+// (followed through references, at most a few hops); the table label for
+// sys_class_name; integers grouped by thousands ("1,234"); booleans "true" or
+// "false"; dates unchanged, since the fake's users are all on UTC. Password
+// fields read as "" in every mode, never their stored hash, and journal
+// fields as "" (they are write-only on an instance).
+type recordEncoder struct {
+	tx         *store.Tx
+	table      *store.Table // the table the request named
+	base       string       // scheme://host, for reference links
+	mode       displayMode
+	excludeRef bool
+	cols       []column
+}
+
+// appendResult writes {"result":<record>}.
+func (e *recordEncoder) appendResult(b []byte, row *store.Row) []byte {
+	b = append(b, `{"result":`...)
+	b = e.appendRecord(b, row)
+	return append(b, '}')
+}
+
+// appendRecord writes one record as a JSON object.
+func (e *recordEncoder) appendRecord(b []byte, row *store.Row) []byte {
+	b = append(b, '{')
+	for i, c := range e.cols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, c.key)
+		b = append(b, ':')
+		var v string
+		switch {
+		case c.index >= 0 && row.Table == e.table:
+			v = row.At(c.index)
+		case c.index >= 0:
+			v = row.Get(c.key)
+		default:
+			v = fieldValue(e.tx, row, c.key)
+		}
+		b = e.appendValue(b, c.field, v)
+	}
+	return append(b, '}')
+}
+
+// appendValue writes one field's value in the encoder's mode.
+func (e *recordEncoder) appendValue(b []byte, f *store.Field, v string) []byte {
+	if store.IsSecretType(f.Type) || f.Type == fixtures.TypeJournal {
+		v = ""
+	}
+	ref := refTable(f)
+	link := ref != "" && v != "" && !e.excludeRef
+	switch e.mode {
+	case displayTrue:
+		d := displayValue(e.tx, f, v, 0)
+		if !link {
+			return appendJSONString(b, d)
+		}
+		b = append(b, `{"display_value":`...)
+		b = appendJSONString(b, d)
+		b = append(b, `,"link":`...)
+		b = e.appendLink(b, ref, v)
+		return append(b, '}')
+	case displayAll:
+		b = append(b, `{"display_value":`...)
+		b = appendJSONString(b, displayValue(e.tx, f, v, 0))
+		if link {
+			b = append(b, `,"link":`...)
+			b = e.appendLink(b, ref, v)
+		}
+		b = append(b, `,"value":`...)
+		b = appendJSONString(b, v)
+		return append(b, '}')
+	}
+	if !link {
+		return appendJSONString(b, v)
+	}
+	b = append(b, `{"link":`...)
+	b = e.appendLink(b, ref, v)
+	b = append(b, `,"value":`...)
+	b = appendJSONString(b, v)
+	return append(b, '}')
+}
+
+// appendLink writes a reference's absolute, unversioned link.
+func (e *recordEncoder) appendLink(b []byte, table, id string) []byte {
+	return appendJSONString(b, e.base+"/api/now/table/"+table+"/"+url.PathEscape(id))
+}
+
+// maxDisplayHops bounds display values that are themselves references
+// (sys_user_has_role shows its role, which shows its name).
+const maxDisplayHops = 4
+
+// displayValue is what the instance shows for a stored value.
+func displayValue(tx *store.Tx, f *store.Field, v string, hops int) string {
+	if v == "" || store.IsSecretType(f.Type) || f.Type == fixtures.TypeJournal {
+		return ""
+	}
+	if ref := refTable(f); ref != "" {
+		if d, ok := refDisplay(tx, ref, v, hops); ok {
+			return d
+		}
+		if f.Type == fixtures.TypeDomainID {
+			return v // "global" has no record and shows as itself
+		}
+		return ""
+	}
+	switch {
+	case f.HasChoices():
+		return f.ChoiceLabel(v)
+	case f.Type == fixtures.TypeSysClassName:
+		if t, ok := tx.Table(v); ok && t.Label != "" {
+			return t.Label
+		}
+	case f.Type == fixtures.TypeInteger:
+		return groupThousands(v)
+	}
+	return v
+}
+
+// refDisplay is the display value of the record table/id: its display
+// field, shown the way that field shows.
+func refDisplay(tx *store.Tx, table, id string, hops int) (string, bool) {
+	if hops >= maxDisplayHops {
+		return "", false
+	}
+	row, err := tx.Get(table, id)
+	if err != nil {
+		return "", false
+	}
+	df, ok := row.Table.Field(row.Table.Display)
+	if !ok {
+		return "", true
+	}
+	return displayValue(tx, df, row.At(df.Index), hops+1), true
+}
+
+// groupThousands formats an integer as the instance's display value does
+// ("1,234"); anything that is not a plain integer is returned unchanged.
+func groupThousands(v string) string {
+	digits := strings.TrimPrefix(v, "-")
+	if len(digits) <= 3 {
+		return v
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return v
+		}
+	}
+	var b strings.Builder
+	if len(digits) != len(v) {
+		b.WriteByte('-')
+	}
+	first := len(digits) % 3
+	if first == 0 {
+		first = 3
+	}
+	b.WriteString(digits[:first])
+	for i := first; i < len(digits); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string the way encoding/json does
+// without HTML escaping: invalid UTF-8 becomes U+FFFD, and U+2028 and
+// U+2029 are escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
