@@ -445,3 +445,30 @@ func (s *Server) ctlRestore(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ctlNotFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, &Error{Code: CodeNotFound, Message: "No such control endpoint", Detail: r.Method + " " + strings.TrimPrefix(r.URL.Path, controlPrefix)})
 }
+
+// CheckUserPassword reports whether password is userName's current
+// password (compared in constant time). `sncheck serve` uses it to print
+// the default credentials only while they still work.
+func (s *Server) CheckUserPassword(userName, password string) bool {
+	ok := false
+	_ = s.store.View(func(tx *store.Tx) error {
+		if u, found := tx.Lookup("sys_user", "user_name", userName); found {
+			ok = verifySecret(u.Get("user_password"), password)
+		}
+		return nil
+	})
+	return ok
+}
+
+// CheckClientSecret reports whether secret is the client secret of the
+// OAuth application clientID (compared in constant time).
+func (s *Server) CheckClientSecret(clientID, secret string) bool {
+	ok := false
+	_ = s.store.View(func(tx *store.Tx) error {
+		if a, found := appByClientID(tx, clientID); found {
+			ok = verifySecret(a.Row.Get("client_secret"), secret)
+		}
+		return nil
+	})
+	return ok
+}

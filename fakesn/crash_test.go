@@ -11,7 +11,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,7 +40,7 @@ func TestCrashDataDir(t *testing.T) {
 		workers = 8
 	)
 	var (
-		all      []*crashRecord    // every record any cycle inserted and saw acknowledged
+		all      []*crashRecord      // every record any cycle inserted and saw acknowledged
 		numbers  = map[string]bool{} // acknowledged incident numbers, for uniqueness
 		verified int                 // acknowledged writes checked after a kill
 	)
@@ -50,19 +49,20 @@ func TestCrashDataDir(t *testing.T) {
 		// Everything acknowledged before the previous kill is still there.
 		checkRecords(t, srv.url, all)
 		// Then load, and kill mid-load once enough writes were acknowledged.
-		killAfter := int64(150 + rng.IntN(250))
-		var acked atomic.Int64
+		load := &crashLoad{killAfter: int64(150 + rng.IntN(250)), reached: make(chan struct{})}
 		var wg sync.WaitGroup
 		results := make([][]*crashRecord, workers)
 		for w := range workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[w] = crashWorker(srv.url, fmt.Sprintf("c%d-w%d", cycle, w), &acked)
+				results[w] = crashWorker(srv.url, fmt.Sprintf("c%d-w%d", cycle, w), load)
 			}()
 		}
-		for acked.Load() < killAfter && !srv.exited() {
-			time.Sleep(5 * time.Millisecond)
+		select {
+		case <-load.reached:
+		case <-srv.done:
+			t.Fatalf("cycle %d: sncheck serve exited under load; stderr:\n%s", cycle, srv.stderr())
 		}
 		srv.kill(t)
 		wg.Wait()
@@ -70,6 +70,9 @@ func TestCrashDataDir(t *testing.T) {
 		var writes int
 		for _, recs := range results {
 			for _, r := range recs {
+				if r.wrong != "" {
+					t.Errorf("cycle %d: %s", cycle, r.wrong)
+				}
 				if r.acked == nil {
 					continue // its insert was in flight: may or may not exist
 				}
@@ -87,8 +90,8 @@ func TestCrashDataDir(t *testing.T) {
 		srv = startSncheck(t, bin, dir)
 		checkRecords(t, srv.url, all)
 		verified += writes
-		t.Logf("cycle %d: killed after %d acknowledged writes (aim %d); all %d records (%d writes so far) verified after restart",
-			cycle, writes, killAfter, len(all), verified)
+		t.Logf("cycle %d: killed after %d acknowledged writes (aim %d); all %d records (%d writes so far) checked after restart",
+			cycle, writes, load.killAfter, len(all), verified)
 		if strings.Contains(srv.stderr(), "torn record") {
 			t.Logf("cycle %d: restart found a torn tail: %s", cycle, firstLine(srv.stderr(), "torn record"))
 		}
@@ -106,6 +109,14 @@ type crashRecord struct {
 	acked         *crashState // last acknowledged state; nil until the insert is
 	pending       *crashState // a write sent but not answered when the fake died
 	ackedWrites   int
+	wrong         string // an answer that did not echo the write
+}
+
+// crashLoad counts acknowledged writes and says when to kill.
+type crashLoad struct {
+	acked     atomic.Int64
+	killAfter int64
+	reached   chan struct{} // closed when acked reaches killAfter
 }
 
 type crashState struct {
@@ -115,7 +126,7 @@ type crashState struct {
 
 // crashWorker inserts incidents and patches each a few times until the
 // fake stops answering.
-func crashWorker(base, name string, acked *atomic.Int64) []*crashRecord {
+func crashWorker(base, name string, load *crashLoad) []*crashRecord {
 	client := &http.Client{Timeout: 60 * time.Second}
 	var recs []*crashRecord
 	var cur *crashRecord
@@ -139,14 +150,15 @@ func crashWorker(base, name string, acked *atomic.Int64) []*crashRecord {
 		}
 		got := crashState{value: res["short_description"], mod: atoi(res["sys_mod_count"])}
 		if got != *cur.pending || cur.sysID != "" && res["sys_id"] != cur.sysID {
-			// Not a durability failure but a wrong answer; the check after
-			// restart reports it with the acknowledged values.
-			got.value += " (answered " + res["short_description"] + ", want " + cur.pending.value + ")"
+			cur.wrong = fmt.Sprintf("%s %s answered %+v for %s, want %+v", req.Method, req.URL.Path, res, cur.sysID, *cur.pending)
+			return recs
 		}
 		cur.sysID, cur.number = res["sys_id"], res["number"]
 		cur.acked, cur.pending = &got, nil
 		cur.ackedWrites++
-		acked.Add(1)
+		if load.acked.Add(1) == load.killAfter {
+			close(load.reached)
+		}
 	}
 }
 
@@ -285,15 +297,6 @@ func (p *sncheckProc) stderr() string {
 	return p.errBuf.String()
 }
 
-func (p *sncheckProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // kill sends SIGKILL and waits for the process to be gone, so its flock
 // on the data directory is released.
 func (p *sncheckProc) kill(t *testing.T) {
@@ -311,14 +314,14 @@ func startSncheck(t *testing.T, bin, dir string) *sncheckProc {
 	p := &sncheckProc{done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	p.cmd.Stderr = p
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// An io.Pipe, not StdoutPipe: Wait then returns only after the output
+	// is copied, so a line printed just before an exit is not lost.
+	stdout, pw := io.Pipe()
+	p.cmd.Stdout = pw
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting sncheck serve: %v", err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	go func() { _ = p.cmd.Wait(); pw.Close(); close(p.done) }()
 	t.Cleanup(func() { cancel(); <-p.done })
 
 	first := make(chan string, 1)
@@ -356,5 +359,3 @@ func firstLine(s, containing string) string {
 	}
 	return ""
 }
-
-var _ = os.Getpid

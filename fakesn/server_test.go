@@ -59,3 +59,31 @@ func TestControlAPIOverBothTransports(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckCredentials(t *testing.T) {
+	t.Parallel()
+	s, err := New(Options{Users: []User{{UserName: "canary.user", Password: "pw-canary"}},
+		Apps: []App{{ClientID: "canary-app", ClientSecret: "cs-canary"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"default admin", s.CheckUserPassword("admin", "admin"), true},
+		{"wrong password", s.CheckUserPassword("admin", "Admin"), false},
+		{"unknown user", s.CheckUserPassword("nobody", "admin"), false},
+		{"option user", s.CheckUserPassword("canary.user", "pw-canary"), true},
+		{"default client", s.CheckClientSecret("sncheck-client", "sncheck-secret"), true},
+		{"wrong secret", s.CheckClientSecret("sncheck-client", "sncheck-secret "), false},
+		{"option app", s.CheckClientSecret("canary-app", "cs-canary"), true},
+		{"unknown app", s.CheckClientSecret("nope", "cs-canary"), false},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}

@@ -7,7 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -473,4 +478,114 @@ func errorAnswer(err error) *wireError {
 		return &wireError{Kind: de.Kind, Message: de.Message}
 	}
 	return &wireError{Kind: KindTransport, Message: err.Error()}
+}
+
+// AuthorizeAsUser plays the user's browser in the authorization-code
+// flow against the fake's pages (fakesn's /oauth_auth.do): it opens
+// authorizeURL, logs in as username, presses Allow, and returns the URL
+// the browser is then sent to, with its code and state, without opening
+// it. That URL is what a Callback request carries. Requests go through
+// hc's transport with a cookie jar of their own.
+func AuthorizeAsUser(ctx context.Context, hc *http.Client, authorizeURL, username, password string) (string, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{
+		Transport:     hc.Transport,
+		Timeout:       hc.Timeout,
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	method, target, form := http.MethodGet, authorizeURL, url.Values(nil)
+	for step := 0; step < 6; step++ {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, body)
+		if err != nil {
+			return "", fmt.Errorf("harness: authorize: %w", err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			return "", fmt.Errorf("harness: authorize: %w", err)
+		}
+		page, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
+			u, err := resp.Request.URL.Parse(loc)
+			if err != nil {
+				return "", fmt.Errorf("harness: authorize: bad redirect: %w", err)
+			}
+			return u.String(), nil
+		}
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("harness: authorize: status %d at %s: %s", resp.StatusCode, resp.Request.URL.Path, pageText(page, "error_message"))
+		}
+		action, fields, ok := pageForm(page, "login_form")
+		if ok {
+			fields.Set("user_name", username)
+			fields.Set("user_password", password)
+		} else if action, fields, ok = pageForm(page, "consent_form"); ok {
+			fields.Set("sysparm_action", "allow")
+		} else {
+			msg := pageText(page, "error_message")
+			if m := pageText(page, "login_error"); m != "" {
+				msg = m
+			}
+			return "", fmt.Errorf("harness: authorize: no login or consent form at %s: %s", resp.Request.URL.Path, msg)
+		}
+		next, err := resp.Request.URL.Parse(action)
+		if err != nil {
+			return "", fmt.Errorf("harness: authorize: bad form action: %w", err)
+		}
+		method, target, form = http.MethodPost, next.String(), fields
+	}
+	return "", errors.New("harness: authorize: no redirect after six pages")
+}
+
+var (
+	formRe  = regexp.MustCompile(`(?s)<form\b([^>]*)>(.*?)</form>`)
+	inputRe = regexp.MustCompile(`<input\b([^>]*)>`)
+	attrRe  = regexp.MustCompile(`([a-zA-Z_:-]+)\s*=\s*"([^"]*)"`)
+)
+
+func attrs(tag string) map[string]string {
+	m := map[string]string{}
+	for _, a := range attrRe.FindAllStringSubmatch(tag, -1) {
+		m[strings.ToLower(a[1])] = html.UnescapeString(a[2])
+	}
+	return m
+}
+
+// pageForm finds the form with id and returns its action and hidden inputs.
+func pageForm(page []byte, id string) (string, url.Values, bool) {
+	for _, f := range formRe.FindAllSubmatch(page, -1) {
+		fa := attrs(string(f[1]))
+		if fa["id"] != id {
+			continue
+		}
+		vals := url.Values{}
+		for _, in := range inputRe.FindAllSubmatch(f[2], -1) {
+			ia := attrs(string(in[1]))
+			if ia["type"] == "hidden" && ia["name"] != "" {
+				vals.Set(ia["name"], ia["value"])
+			}
+		}
+		return fa["action"], vals, true
+	}
+	return "", nil, false
+}
+
+// pageText returns the text of the element with id, if any.
+func pageText(page []byte, id string) string {
+	re := regexp.MustCompile(`(?s)id="` + regexp.QuoteMeta(id) + `"[^>]*>(.*?)<`)
+	if m := re.FindSubmatch(page); m != nil {
+		return html.UnescapeString(strings.TrimSpace(string(m[1])))
+	}
+	return ""
 }

@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sncheck/sncheck/fakesn"
@@ -347,28 +343,11 @@ func seedCredentials(ctx context.Context, srv *fakesn.Server) seedCreds {
 		switch {
 		case r.Table == "sys_user" && r.SysID == fixtures.AdminSysID:
 			c.user = r.Values["user_name"]
-			c.userDefault = c.user == "admin" && storedSecretIs(r.Values["user_password"], "admin")
+			c.userDefault = c.user == "admin" && srv.CheckUserPassword("admin", "admin")
 		case r.Table == "oauth_entity" && r.SysID == fixtures.OAuthEntitySysID:
 			c.client = r.Values["client_id"]
-			c.clientDefault = c.client == fixtures.OAuthClientID && storedSecretIs(r.Values["client_secret"], fixtures.OAuthClientSecret)
+			c.clientDefault = c.client == fixtures.OAuthClientID && srv.CheckClientSecret(fixtures.OAuthClientID, fixtures.OAuthClientSecret)
 		}
 	}
 	return c
-}
-
-// storedSecretIs reports whether a stored password or client secret is
-// plain. The store keeps them as "sha256$<salt>$<hex of
-// sha256(salt$secret)>" (fakesn/tokens.go); any other form counts as not
-// equal, so the banner never claims a default that does not work.
-func storedSecretIs(stored, plain string) bool {
-	rest, ok := strings.CutPrefix(stored, "sha256$")
-	if !ok {
-		return false
-	}
-	salt, want, ok := strings.Cut(rest, "$")
-	if !ok {
-		return false
-	}
-	sum := sha256.Sum256([]byte(salt + "$" + plain))
-	return subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"io"
@@ -623,37 +621,6 @@ func TestHealth(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestStoredSecretIs(t *testing.T) {
-	t.Parallel()
-	// The format fakesn's store writes (fakesn/tokens.go hashWithSalt);
-	// the banner tests catch a change of format end to end.
-	const admin = "sha256$0011223344556677$" + "d6c1b1cd8a8b8c95b36f3bf2d2d1fb2f2b8e3df6f5ab0b4be0c6dd1d0dc1b6d7"
-	tests := []struct {
-		name, stored, plain string
-		want                bool
-	}{
-		{name: "empty", stored: "", plain: "admin"},
-		{name: "plain text is not trusted", stored: "admin", plain: "admin"},
-		{name: "no salt separator", stored: "sha256$abc", plain: "admin"},
-		{name: "wrong digest", stored: admin, plain: "admin"},
-		{name: "right digest", stored: "sha256$s$" + sha256Hex("s$admin"), plain: "admin", want: true},
-		{name: "other secret", stored: "sha256$s$" + sha256Hex("s$admin"), plain: "admin2"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := storedSecretIs(tt.stored, tt.plain); got != tt.want {
-				t.Errorf("storedSecretIs(%q, %q) = %v, want %v", tt.stored, tt.plain, got, tt.want)
-			}
-		})
-	}
-}
-
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
 }
 
 // TestConfigDocExample keeps the config file example in

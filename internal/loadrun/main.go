@@ -92,15 +92,12 @@ var tokenForm = url.Values{"grant_type": {"password"}, "client_id": {"sncheck-cl
 
 // start runs a server and measures process start to its first answered
 // token request.
-func start(name string, args []string) (*server, error) {
+func start(name string, argsFor func(addr string) []string) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	args = append(args, "--addr", addr)
-	if name == "ceiling" {
-		args = append([]string{"-serve-ceiling", addr}, args[:len(args)-2]...)
-	}
+	args := argsFor(addr)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	base := "http://" + addr
@@ -312,7 +309,9 @@ func run(sncheck string, dur time.Duration, conns, threads int) error {
 	if err != nil {
 		return err
 	}
-	fake, err := start("fake", []string{sncheck, "serve", "--config", cfg, "--log-level", "error"})
+	fake, err := start("fake", func(addr string) []string {
+		return []string{sncheck, "serve", "--addr", addr, "--config", cfg, "--log-level", "error"}
+	})
 	if err != nil {
 		return err
 	}
@@ -324,7 +323,9 @@ func run(sncheck string, dur time.Duration, conns, threads int) error {
 	tokFile, listFile := filepath.Join(dir, "token.json"), filepath.Join(dir, "list.json")
 	_ = os.WriteFile(tokFile, tokenBody, 0o600)
 	_ = os.WriteFile(listFile, listBody, 0o600)
-	ceil, err := start("ceiling", []string{self, tokFile, listFile, "--addr", ""})
+	ceil, err := start("ceiling", func(addr string) []string {
+		return []string{self, "-serve-ceiling", addr, tokFile, listFile}
+	})
 	if err != nil {
 		fake.stop()
 		return err

@@ -2,6 +2,7 @@ package snclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -155,4 +156,21 @@ func transportErr(op string, err error) *Error {
 		msg = "gave up waiting: " + msg
 	}
 	return &Error{Kind: KindTransport, Op: op, Message: msg, Err: err}
+}
+
+// envelope returns the message and detail of a Table API error body.
+func envelope(body []byte) (message, detail string) {
+	var env struct {
+		Error struct {
+			Message string  `json:"message"`
+			Detail  *string `json:"detail"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return "", ""
+	}
+	if env.Error.Detail != nil {
+		detail = *env.Error.Detail
+	}
+	return env.Error.Message, detail
 }

@@ -275,7 +275,12 @@ func (s *Store) load(seed *fixtures.Seed) error {
 		}
 		t.fieldIdx = map[string]*Field{}
 		add := func(fd fixtures.Field) {
-			if _, dup := t.fieldIdx[fd.Name]; dup {
+			if f, dup := t.fieldIdx[fd.Name]; dup {
+				// A table's own definition overrides an inherited one
+				// (incident.state has incident's choices, not task's).
+				if f.Index >= len(systemFields) {
+					f.Field = fd
+				}
 				return
 			}
 			f := &Field{Field: fd, Index: len(t.Fields)}
