@@ -1,6 +1,7 @@
 package fakesn
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -258,7 +259,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &Error{Code: CodeControlNotAllowed, Message: "Control API refused", Detail: "the fake listens beyond loopback: set an admin token"})
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 256<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(s.maxControlBody, 256<<20))
 	s.control.ServeHTTP(w, r)
 }
 

@@ -67,11 +67,14 @@ func TestCrashDataDir(t *testing.T) {
 		srv.kill(t)
 		wg.Wait()
 
-		var writes int
+		var writes, inFlight int
 		for _, recs := range results {
 			for _, r := range recs {
 				if r.wrong != "" {
 					t.Errorf("cycle %d: %s", cycle, r.wrong)
+				}
+				if r.pending != nil {
+					inFlight++
 				}
 				if r.acked == nil {
 					continue // its insert was in flight: may or may not exist
@@ -88,10 +91,10 @@ func TestCrashDataDir(t *testing.T) {
 			t.Fatalf("cycle %d: no write was acknowledged before the kill; stderr:\n%s", cycle, srv.stderr())
 		}
 		srv = startSncheck(t, bin, dir)
-		checkRecords(t, srv.url, all)
+		landed := checkRecords(t, srv.url, all)
 		verified += writes
-		t.Logf("cycle %d: killed after %d acknowledged writes (aim %d); all %d records (%d writes so far) checked after restart",
-			cycle, writes, load.killAfter, len(all), verified)
+		t.Logf("cycle %d: killed after %d acknowledged writes (aim %d) with %d in flight (%d of those landed); all %d records (%d acknowledged writes so far) checked after restart",
+			cycle, writes, load.killAfter, inFlight, landed, len(all), verified)
 		if strings.Contains(srv.stderr(), "torn record") {
 			t.Logf("cycle %d: restart found a torn tail: %s", cycle, firstLine(srv.stderr(), "torn record"))
 		}
@@ -196,8 +199,8 @@ func atoi(s string) int {
 
 // checkRecords reads every record back and compares it with what was
 // acknowledged: the acknowledged state, or the in-flight write's when that
-// write landed before the kill.
-func checkRecords(t *testing.T, base string, recs []*crashRecord) {
+// write landed before the kill. It returns how many in-flight writes had.
+func checkRecords(t *testing.T, base string, recs []*crashRecord) (landed int) {
 	t.Helper()
 	client := &http.Client{Timeout: 60 * time.Second}
 	var mu sync.Mutex
@@ -227,7 +230,9 @@ func checkRecords(t *testing.T, base string, recs []*crashRecord) {
 					if r.pending != nil && st == *r.pending {
 						// The in-flight write landed; later checks expect it.
 						r.acked, r.pending = &st, nil
-						r.ackedWrites++
+						mu.Lock()
+						landed++
+						mu.Unlock()
 						break
 					}
 					msg = fmt.Sprintf("%s (%s): short_description %q sys_mod_count %d, want the acknowledged %q %d",
@@ -253,6 +258,7 @@ func checkRecords(t *testing.T, base string, recs []*crashRecord) {
 		}
 		t.Error(e)
 	}
+	return landed
 }
 
 // buildSncheck builds the CLI from the module root into a temp dir.

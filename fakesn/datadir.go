@@ -84,7 +84,7 @@ func openDataDirSize(dir string, st *store.Store, logger *slog.Logger, compactAt
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("fakesn: data directory: %w", err)
 	}
 	lock, err := lockDataDir(filepath.Join(dir, lockName))
@@ -145,6 +145,7 @@ func (d *dataDir) load(st *store.Store) error {
 
 	var txs [][]store.Op
 	var txOffsets []int64
+	tornAt, tornWhy := int64(-1), ""
 	walData, err := os.ReadFile(walPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -182,18 +183,10 @@ func (d *dataDir) load(st *store.Store) error {
 				txOffsets = append(txOffsets, r.Offset)
 			}
 		}
-		if torn >= 0 {
-			// Acknowledgement follows fsync, so no client saw this write
-			// succeed: dropping it loses nothing that was promised.
-			d.logger.Warn("fakesn: dropping a torn record at the end of the log (a write cut short by a crash, never acknowledged)",
-				"file", walPath, "offset", torn, "bytes", int64(len(walData))-torn, "reason", why)
-			if err := os.Truncate(walPath, torn); err != nil {
-				return fmt.Errorf("fakesn: data directory: truncating the torn tail: %w", err)
-			}
-		}
+		tornAt, tornWhy = torn, why
 	}
 
-	return st.Update("system", func(tx *store.Tx) error {
+	err = st.Update("system", func(tx *store.Tx) error {
 		tx.Clear()
 		for i, op := range rows {
 			if err := tx.Apply(op); err != nil {
@@ -210,6 +203,17 @@ func (d *dataDir) load(st *store.Store) error {
 		}
 		return nil
 	})
+	if err != nil || tornAt < 0 {
+		return err
+	}
+	// Acknowledgement follows fsync, so no client saw the torn write
+	// succeed: dropping it loses nothing that was promised.
+	d.logger.Warn("fakesn: dropping a torn record at the end of the log (a write cut short by a crash, never acknowledged)",
+		"file", walPath, "offset", tornAt, "bytes", int64(len(walData))-tornAt, "reason", tornWhy)
+	if err := os.Truncate(walPath, tornAt); err != nil {
+		return fmt.Errorf("fakesn: data directory: truncating the torn tail: %w", err)
+	}
+	return nil
 }
 
 // parseSnapshot checks and decodes a snapshot file. Snapshots are renamed
@@ -405,17 +409,40 @@ func (d *dataDir) install(f *os.File, name string) error {
 	if err := os.Rename(f.Name(), filepath.Join(d.dir, name)); err != nil {
 		return d.abandon(f, err)
 	}
-	dir, err := os.Open(d.dir)
-	if err != nil {
+	if err := syncDir(d.dir); err != nil {
 		f.Close()
 		return err
 	}
-	err = dir.Sync()
-	dir.Close()
+	return nil
+}
+
+// syncDir fsyncs a directory, making renames and creations in it durable.
+func syncDir(path string) error {
+	dir, err := os.Open(path)
 	if err != nil {
-		f.Close()
+		return err
 	}
-	return err
+	err = dir.Sync()
+	return errors.Join(err, dir.Close())
+}
+
+// mkdirDurable creates dir and any missing parents (mode 0700), fsyncing
+// each new directory's parent so a power cut cannot lose the directory and
+// with it every write acknowledged inside.
+func mkdirDurable(dir string) error {
+	if _, err := os.Stat(dir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err // exists (a file there fails later, naming it), or unreadable
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirDurable(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
 }
 
 func (d *dataDir) abandon(f *os.File, err error) error {

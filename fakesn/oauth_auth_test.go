@@ -395,3 +395,34 @@ func TestAuthorizeImplicit(t *testing.T) {
 		}
 	})
 }
+
+func TestAuthorizeCodeWithoutRedirectURI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		redirect string // in the token request
+		ok       bool
+	}{
+		{name: "left out again", redirect: "", ok: true},
+		{name: "the first registered URL, where the code went", redirect: oaRedirect, ok: true},
+		{name: "another URL", redirect: "http://localhost:8765/other", ok: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			forEachTransport(t, oaOpts(), func(t *testing.T, s *Server, c *http.Client, base string) {
+				code := oaCode(t, c, base, "redirect_uri", "")
+				form := oaForm("grant_type", "authorization_code", "client_id", oaClientID, "client_secret", oaSecret, "code", code)
+				if tc.redirect != "" {
+					form.Set("redirect_uri", tc.redirect)
+				}
+				r := oaToken(t, c, base, form)
+				if tc.ok {
+					wantTokenSuccess(t, r, "useraccount", true, 1799)
+				} else {
+					wantGenericFailure(t, r)
+				}
+			})
+		})
+	}
+}

@@ -259,11 +259,18 @@ func formFields(t *testing.T, page, id string) url.Values {
 	return nil
 }
 
-// authorizeAs plays the browser: log in on the login page as user, then
-// press Allow. It returns the redirect's parsed URL.
+// authorizeAs plays the browser: log in on the login page as user (unless
+// the client's session skips it), then press Allow. It returns the redirect's parsed URL.
 func authorizeAs(t *testing.T, c *http.Client, base, authURL, user, pass string) *url.URL {
 	t.Helper()
 	page := oaGet(t, c, authURL)
+	if strings.Contains(page.body, `id="consent_form"`) {
+		// Logged in already: the session skips the login page.
+		if !strings.Contains(page.body, `<span id="user_name">`+user+`</span>`) {
+			t.Fatalf("authorize: the session is not %s's:\n%s", user, page.body)
+		}
+		return pressConsent(t, c, base, page.body, "allow")
+	}
 	if page.status != http.StatusOK || !strings.Contains(page.body, `id="login_form"`) {
 		t.Fatalf("authorize: got %d, want the login page; body %s", page.status, page.body)
 	}

@@ -204,9 +204,9 @@ func (s *Server) tokenGrant(tx *store.Tx, r *http.Request, entry *JournalEntry) 
 		ans, err := s.grantTokens(tx, a, u, grant, true, entry)
 		return ans, nil, err
 	case grantAuthCode:
-		u, fail := s.redeemCode(tx, a, params, entry)
-		if fail != nil {
-			return nil, fail, nil
+		u, fail, err := s.redeemCode(tx, a, params, entry)
+		if fail != nil || err != nil {
+			return nil, fail, err
 		}
 		ans, err := s.grantTokens(tx, a, u, grant, true, entry)
 		return ans, nil, err
@@ -343,53 +343,60 @@ func clientCredentialsUser(tx *store.Tx, a *app, entry *JournalEntry) (*store.Ro
 // redeemCode checks an authorization code and uses it up: a code works
 // once, even when the exchange then fails (a wrong PKCE verifier cannot
 // be retried).
-func (s *Server) redeemCode(tx *store.Tx, a *app, params url.Values, entry *JournalEntry) (*store.Row, *tokenFailure) {
+func (s *Server) redeemCode(tx *store.Tx, a *app, params url.Values, entry *JournalEntry) (*store.Row, *tokenFailure, error) {
 	code := params.Get("code")
 	if code == "" {
-		return nil, refuse(CodeOAuthInvalidRequest, "code is missing")
+		return nil, refuse(CodeOAuthInvalidRequest, "code is missing"), nil
 	}
 	c, ok := findCredential(tx, code, kindCode)
 	if !ok {
-		return nil, refuse(CodeOAuthInvalidGrant, "unknown authorization code")
+		return nil, refuse(CodeOAuthInvalidGrant, "unknown authorization code"), nil
 	}
 	if c.Get("client") != a.ID {
-		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code was issued to another client")
+		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code was issued to another client"), nil
 	}
 	if c.Get("u_status") != credActive {
-		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code was already used")
+		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code was already used"), nil
 	}
 	if err := setCredential(tx, c, map[string]string{"u_status": credRevoked}); err != nil {
-		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code could not be used")
+		return nil, nil, err
 	}
 	if !tx.Now().Before(credExpiry(c)) {
-		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code expired")
+		return nil, refuse(CodeOAuthInvalidGrant, "the authorization code expired"), nil
 	}
-	// The redirect_uri must repeat the authorization request's; when that
-	// had none, the code went to the first registered URL.
-	got, want := params.Get("redirect_uri"), c.Get("u_redirect_uri")
-	if want != "" && got != want || want == "" && got != "" && (len(a.RedirectURLs) == 0 || got != a.RedirectURLs[0]) {
-		return nil, refuse(CodeOAuthInvalidGrant, "redirect_uri differs from the authorization request's")
+	if !redirectMatches(a, c.Get("u_redirect_uri"), params.Get("redirect_uri")) {
+		return nil, refuse(CodeOAuthInvalidGrant, "redirect_uri differs from the authorization request's"), nil
 	}
 	if challenge := c.Get("u_code_challenge"); challenge != "" {
 		verifier := params.Get("code_verifier")
 		if verifier == "" {
-			return nil, refuse(CodeOAuthInvalidGrant, "code_verifier is missing (the code was issued with PKCE)")
+			return nil, refuse(CodeOAuthInvalidGrant, "code_verifier is missing (the code was issued with PKCE)"), nil
 		}
 		if !pkceMatches(c.Get("u_code_challenge_method"), challenge, verifier) {
-			return nil, refuse(CodeOAuthInvalidGrant, "code_verifier does not match the code_challenge")
+			return nil, refuse(CodeOAuthInvalidGrant, "code_verifier does not match the code_challenge"), nil
 		}
 	} else if a.Public {
-		return nil, refuse(CodeOAuthInvalidGrant, "a public client's code needs PKCE")
+		return nil, refuse(CodeOAuthInvalidGrant, "a public client's code needs PKCE"), nil
 	}
 	u, err := tx.Get("sys_user", c.Get("user"))
 	if err != nil {
-		return nil, refuse(CodeOAuthInvalidGrant, "the code's user no longer exists")
+		return nil, refuse(CodeOAuthInvalidGrant, "the code's user no longer exists"), nil
 	}
 	entry.User = u.Get("user_name")
 	if !userCanLogIn(u) {
-		return nil, refuse(CodeOAuthInvalidGrant, "the code's user is inactive or locked out")
+		return nil, refuse(CodeOAuthInvalidGrant, "the code's user is inactive or locked out"), nil
 	}
-	return u, nil
+	return u, nil, nil
+}
+
+// redirectMatches reports whether a token request's redirect_uri repeats
+// the authorization request's (RFC 6749 §4.1.3). When that had none, the
+// code went to the first registered URL, which may be named or left out.
+func redirectMatches(a *app, asked, got string) bool {
+	if asked != "" {
+		return got == asked
+	}
+	return got == "" || len(a.RedirectURLs) > 0 && got == a.RedirectURLs[0]
 }
 
 // pkceMatches checks a verifier against a stored challenge (RFC 7636 §4.6).
@@ -437,7 +444,9 @@ func (s *Server) grantTokens(tx *store.Tx, a *app, u *store.Row, grant string, w
 		return nil, err
 	}
 	s.secrets.put(row.Get("token"), tok, credExpiry(row), now)
-	ans.AccessToken, ans.ExpiresIn = tok, expiresIn(row, now)
+	// tx.Now(), not now: the clock moved while issuing, and the expiry was
+	// stamped from the later reading (else 1800 instead of 1799 at times).
+	ans.AccessToken, ans.ExpiresIn = tok, expiresIn(row, tx.Now())
 	entry.IssuedAccess, entry.IssuedRefresh = Fingerprint(ans.AccessToken), Fingerprint(ans.RefreshToken)
 	return ans, nil
 }
@@ -559,7 +568,7 @@ func (s *Server) refreshGrant(tx *store.Tx, a *app, params url.Values, entry *Jo
 	s.secrets.put(row.Get("token"), tok, credExpiry(row), now)
 	entry.IssuedAccess, entry.IssuedRefresh = Fingerprint(tok), Fingerprint(headTok)
 	return &tokenAnswer{AccessToken: tok, RefreshToken: headTok, Scope: scopes, TokenType: "Bearer",
-		ExpiresIn: expiresIn(row, now)}, nil, nil
+		ExpiresIn: expiresIn(row, tx.Now())}, nil, nil // see grantTokens
 }
 
 // rotate returns the refresh token to answer with in rotation mode. An

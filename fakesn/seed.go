@@ -59,7 +59,7 @@ func buildSeed(opts Options) (*fixtures.Seed, error) {
 		seed = cloneSeed(seed)
 	}
 	if opts.Config != nil {
-		seed.Merge(cloneSeed(opts.Config))
+		seed.Merge(opts.Config) // Merge copies what it takes
 	}
 	have := map[string]bool{}
 	for _, t := range seed.Tables {

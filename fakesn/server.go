@@ -1,6 +1,7 @@
 package fakesn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +42,11 @@ type Server struct {
 	unexpected   []Unexpected
 
 	hibernating atomic.Bool
+
+	// Test hooks, set before Start; zero means the defaults in Serve and
+	// serveControl.
+	readHeaderTimeout, readTimeout time.Duration
+	maxControlBody                 int64
 
 	mu       sync.Mutex // guards listener, httpSrv, url, started, closed
 	listener net.Listener
@@ -73,6 +81,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.seed = seed
+	// The merged seed is all that is kept: a large Config is not held twice.
+	s.opts.Seed, s.opts.Config = nil, nil
 	s.store, err = store.New(seed, store.Options{Now: s.clock.Now, Indexes: storeIndexes, HashSecret: hashSecret})
 	if err != nil {
 		return nil, fmt.Errorf("fakesn: %w", err)
@@ -132,8 +142,8 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.url = "http://" + ln.Addr().String()
 	s.httpSrv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
+		ReadHeaderTimeout: cmp.Or(s.readHeaderTimeout, 10*time.Second),
+		ReadTimeout:       cmp.Or(s.readTimeout, 60*time.Second),
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
@@ -195,6 +205,7 @@ func (s *Server) Close() {
 // /_fakesn/, and everything else with the instance's behaviour, faults and
 // journal around it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cleanRequestPath(r)
 	if strings.HasPrefix(r.URL.Path, controlPrefix) {
 		s.serveControl(w, r)
 		return
@@ -251,6 +262,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.journal.add(info.Entry)
 	s.logger.Debug("request", "method", r.Method, "path", r.URL.Path, "query", info.Entry.Query,
 		"status", info.Entry.Status, "user", info.Entry.User, "grant_type", info.Entry.GrantType)
+}
+
+// cleanRequestPath resolves "." and ".." segments and repeated slashes in
+// place, as the instance's servlet container does, instead of the redirect
+// http.ServeMux would answer (no instance header, no JSON). Encoded slashes
+// stay encoded.
+func cleanRequestPath(r *http.Request) {
+	p := r.URL.EscapedPath()
+	if !strings.HasPrefix(p, "/") {
+		return
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	if np == p {
+		return
+	}
+	if dec, err := url.PathUnescape(np); err == nil {
+		r.URL.Path, r.URL.RawPath = dec, np
+	}
 }
 
 func apiOf(path string) string {

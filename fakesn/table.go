@@ -8,8 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sncheck/sncheck/fakesn/internal/query"
 	"github.com/sncheck/sncheck/fakesn/internal/store"
@@ -387,7 +390,7 @@ func (tr *tableRequest) encoder(tx *store.Tx, t *store.Table) *recordEncoder {
 		}
 		for _, f := range t.Fields {
 			if tr.s.canReadField(tx, tr.p, t.Name, f.Name) {
-				enc.cols = append(enc.cols, column{key: f.Name, field: f, index: f.Index})
+				enc.addColumn(f.Name, f, f.Index)
 			}
 		}
 		return enc
@@ -406,7 +409,7 @@ func (tr *tableRequest) encoder(tx *store.Tx, t *store.Table) *recordEncoder {
 		if !strings.Contains(name, ".") {
 			idx = f.Index
 		}
-		enc.cols = append(enc.cols, column{key: name, field: f, index: idx})
+		enc.addColumn(name, f, idx)
 	}
 	return enc
 }
@@ -470,26 +473,21 @@ func (tr *tableRequest) list(tx *store.Tx) *tableAnswer {
 		}
 	}
 
-	var matched []rowRecord
-	rr := &rowRecord{tx: tx}
-	_ = tx.Scan(t.Name, func(row *store.Row) bool {
-		rr.row = row
-		if !q.Match(rr) {
-			return true
+	matched := matchRows(tx, t.Name, func(r *rowRecord) bool {
+		if !q.Match(r) {
+			return false
 		}
 		for _, f := range filters {
-			if !f.match(rr) {
-				return true
+			if !f.match(r) {
+				return false
 			}
 		}
-		matched = append(matched, *rr)
 		return true
 	})
-	if len(q.OrderBy()) > 0 {
-		query.Sort(q, matched)
-	}
 	total := len(matched)
-	page := matched[min(tr.params.Offset, total):]
+	end := min(tr.params.Offset, total) + min(tr.params.Limit, total)
+	ordered := sortedPrefix(q, matched, min(end, total))
+	page := ordered[min(tr.params.Offset, len(ordered)):]
 	page = page[:min(tr.params.Limit, len(page))]
 
 	enc := tr.encoder(tx, t)
@@ -521,6 +519,114 @@ func (tr *tableRequest) list(tx *store.Tx) *tableAnswer {
 		}
 	}
 	return &tableAnswer{status: http.StatusOK, body: body, header: h}
+}
+
+// parallelScanRows is the table size from which matchRows splits the work
+// across CPUs: scanning is bound by memory latency, which cores overlap.
+const parallelScanRows = 16384
+
+// matchRows returns the rows of table (and its children) that match, in the
+// store's order. match must be safe for concurrent use; a Query is.
+func matchRows(tx *store.Tx, table string, match func(*rowRecord) bool) []rowRecord {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if workers < 2 || tx.Count(table) < parallelScanRows {
+		var out []rowRecord
+		rr := &rowRecord{tx: tx}
+		_ = tx.Scan(table, func(row *store.Row) bool {
+			rr.row = row
+			if match(rr) {
+				out = append(out, *rr)
+			}
+			return true
+		})
+		return out
+	}
+	rows := make([]*store.Row, 0, tx.Count(table))
+	_ = tx.Scan(table, func(row *store.Row) bool {
+		rows = append(rows, row)
+		return true
+	})
+	parts := make([][]rowRecord, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		chunk := rows[len(rows)*w/workers : len(rows)*(w+1)/workers]
+		wg.Go(func() {
+			rr := &rowRecord{tx: tx}
+			for _, row := range chunk {
+				rr.row = row
+				if match(rr) {
+					parts[w] = append(parts[w], *rr)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return slices.Concat(parts...)
+}
+
+// sortedPrefix returns the first n of rows in the query's order (a stable
+// sort: ties keep the store's order). A page near the start of a large
+// result needs only those, so a bounded heap picks them instead of sorting
+// every match; the answer is the same.
+func sortedPrefix(q *query.Query, rows []rowRecord, n int) []rowRecord {
+	if len(q.OrderBy()) == 0 {
+		return rows[:n]
+	}
+	if n*4 >= len(rows) {
+		query.Sort(q, rows)
+		return rows[:n]
+	}
+	if n == 0 {
+		return nil
+	}
+	// after reports whether row i comes after row j in the stable order.
+	after := func(i, j int) bool {
+		if c := q.Compare(&rows[i], &rows[j]); c != 0 {
+			return c > 0
+		}
+		return i > j
+	}
+	// heap is a max-heap (by after) of the n first rows seen so far.
+	heap := make([]int, 0, n)
+	down := func(k int) {
+		for {
+			top, l, r := k, 2*k+1, 2*k+2
+			if l < len(heap) && after(heap[l], heap[top]) {
+				top = l
+			}
+			if r < len(heap) && after(heap[r], heap[top]) {
+				top = r
+			}
+			if top == k {
+				return
+			}
+			heap[k], heap[top] = heap[top], heap[k]
+			k = top
+		}
+	}
+	for i := range rows {
+		switch {
+		case len(heap) < n:
+			heap = append(heap, i)
+			for k := len(heap) - 1; k > 0 && after(heap[k], heap[(k-1)/2]); k = (k - 1) / 2 {
+				heap[k], heap[(k-1)/2] = heap[(k-1)/2], heap[k]
+			}
+		case after(heap[0], i):
+			heap[0] = i
+			down(0)
+		}
+	}
+	slices.SortFunc(heap, func(i, j int) int {
+		if after(i, j) {
+			return 1
+		}
+		return -1
+	})
+	out := make([]rowRecord, n)
+	for k, i := range heap {
+		out[k] = rows[i]
+	}
+	return out
 }
 
 // nvFilter is one name-value filter: field=value, with choice labels and

@@ -62,7 +62,15 @@ type rowRecord struct {
 	row *store.Row
 }
 
-func (r rowRecord) Get(path string) string { return fieldValue(r.tx, r.row, path) }
+func (r rowRecord) Get(path string) string {
+	if f, ok := r.row.Table.Field(path); ok {
+		if store.IsSecretType(f.Type) {
+			return ""
+		}
+		return r.row.At(f.Index)
+	}
+	return fieldValue(r.tx, r.row, path)
+}
 
 // fieldValue reads a possibly dot-walked path of row; "" when a hop is
 // empty or dangling.
@@ -97,11 +105,15 @@ type mapRecord map[string]string
 
 func (m mapRecord) Get(path string) string { return m[path] }
 
-// column is one key of an encoded record.
+// column is one key of an encoded record, with what its encoding needs
+// worked out once per request.
 type column struct {
-	key   string       // JSON key: a field name or a dot-walked path
-	field *store.Field // the (last) field, whose type decides the encoding
-	index int          // field index in the requested table; -1 for dot-walks
+	key    string       // JSON key: a field name or a dot-walked path
+	field  *store.Field // the (last) field, whose type decides the encoding
+	index  int          // field index in the requested table; -1 for dot-walks
+	prefix []byte       // the escaped key and its colon
+	ref    string       // referenced table, "" when not a reference
+	hidden bool         // a password or journal field: always ""
 }
 
 // recordEncoder writes records as the Table API does (servicenow-spec §5.4):
@@ -125,6 +137,15 @@ type recordEncoder struct {
 	cols       []column
 }
 
+// addColumn adds key, naming field f (index -1 for a dot-walk).
+func (e *recordEncoder) addColumn(key string, f *store.Field, index int) {
+	prefix := appendJSONString(nil, key)
+	e.cols = append(e.cols, column{
+		key: key, field: f, index: index, prefix: append(prefix, ':'),
+		ref: refTable(f), hidden: store.IsSecretType(f.Type) || f.Type == fixtures.TypeJournal,
+	})
+}
+
 // appendResult writes {"result":<record>}.
 func (e *recordEncoder) appendResult(b []byte, row *store.Row) []byte {
 	b = append(b, `{"result":`...)
@@ -135,14 +156,15 @@ func (e *recordEncoder) appendResult(b []byte, row *store.Row) []byte {
 // appendRecord writes one record as a JSON object.
 func (e *recordEncoder) appendRecord(b []byte, row *store.Row) []byte {
 	b = append(b, '{')
-	for i, c := range e.cols {
+	for i := range e.cols {
+		c := &e.cols[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, c.key)
-		b = append(b, ':')
+		b = append(b, c.prefix...)
 		var v string
 		switch {
+		case c.hidden:
 		case c.index >= 0 && row.Table == e.table:
 			v = row.At(c.index)
 		case c.index >= 0:
@@ -150,35 +172,31 @@ func (e *recordEncoder) appendRecord(b []byte, row *store.Row) []byte {
 		default:
 			v = fieldValue(e.tx, row, c.key)
 		}
-		b = e.appendValue(b, c.field, v)
+		b = e.appendValue(b, c, v)
 	}
 	return append(b, '}')
 }
 
 // appendValue writes one field's value in the encoder's mode.
-func (e *recordEncoder) appendValue(b []byte, f *store.Field, v string) []byte {
-	if store.IsSecretType(f.Type) || f.Type == fixtures.TypeJournal {
-		v = ""
-	}
-	ref := refTable(f)
-	link := ref != "" && v != "" && !e.excludeRef
+func (e *recordEncoder) appendValue(b []byte, c *column, v string) []byte {
+	link := c.ref != "" && v != "" && !e.excludeRef
 	switch e.mode {
 	case displayTrue:
-		d := displayValue(e.tx, f, v, 0)
+		d := displayValue(e.tx, c.field, v, 0)
 		if !link {
 			return appendJSONString(b, d)
 		}
 		b = append(b, `{"display_value":`...)
 		b = appendJSONString(b, d)
 		b = append(b, `,"link":`...)
-		b = e.appendLink(b, ref, v)
+		b = e.appendLink(b, c.ref, v)
 		return append(b, '}')
 	case displayAll:
 		b = append(b, `{"display_value":`...)
-		b = appendJSONString(b, displayValue(e.tx, f, v, 0))
+		b = appendJSONString(b, displayValue(e.tx, c.field, v, 0))
 		if link {
 			b = append(b, `,"link":`...)
-			b = e.appendLink(b, ref, v)
+			b = e.appendLink(b, c.ref, v)
 		}
 		b = append(b, `,"value":`...)
 		b = appendJSONString(b, v)
@@ -188,7 +206,7 @@ func (e *recordEncoder) appendValue(b []byte, f *store.Field, v string) []byte {
 		return appendJSONString(b, v)
 	}
 	b = append(b, `{"link":`...)
-	b = e.appendLink(b, ref, v)
+	b = e.appendLink(b, c.ref, v)
 	b = append(b, `,"value":`...)
 	b = appendJSONString(b, v)
 	return append(b, '}')
@@ -196,7 +214,13 @@ func (e *recordEncoder) appendValue(b []byte, f *store.Field, v string) []byte {
 
 // appendLink writes a reference's absolute, unversioned link.
 func (e *recordEncoder) appendLink(b []byte, table, id string) []byte {
-	return appendJSONString(b, e.base+"/api/now/table/"+table+"/"+url.PathEscape(id))
+	b = append(b, '"')
+	b = appendEscaped(b, e.base)
+	b = append(b, "/api/now/table/"...)
+	b = appendEscaped(b, table)
+	b = append(b, '/')
+	b = appendEscaped(b, url.PathEscape(id))
+	return append(b, '"')
 }
 
 // maxDisplayHops bounds display values that are themselves references
@@ -282,6 +306,12 @@ const hexDigits = "0123456789abcdef"
 // U+2029 are escaped.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped writes the inside of a JSON string.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -328,6 +358,5 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -216,16 +216,31 @@ func TestTableSysparmLimitOffset(t *testing.T) {
 func TestTableSysparmLimitDefault(t *testing.T) {
 	t.Parallel()
 	forEachTransport(t, pagedOpts, func(t *testing.T, s *Server, c *http.Client, base string) {
-		insertRows(t, s, "u_page", 10001, func(i int) map[string]string { return map[string]string{"u_name": strconv.Itoa(i)} })
+		// Big enough for the parallel scan (parallelScanRows).
+		const n = 20001
+		insertRows(t, s, "u_page", n, func(i int) map[string]string { return map[string]string{"u_name": strconv.Itoa(i)} })
 		w := send(t, c, "GET", base+"/api/now/table/u_page?sysparm_fields=u_name", "")
-		if got := len(decode[listResult](t, w.body).Result); got != 10000 || w.header.Get("X-Total-Count") != "10001" {
-			t.Errorf("got %d rows, X-Total-Count %s; want 10000 of 10001", got, w.header.Get("X-Total-Count"))
+		if got := len(decode[listResult](t, w.body).Result); got != 10000 || w.header.Get("X-Total-Count") != "20001" {
+			t.Errorf("got %d rows, X-Total-Count %s; want 10000 of 20001", got, w.header.Get("X-Total-Count"))
 		}
 		want := `<` + base + `/api/now/table/u_page?sysparm_fields=u_name&sysparm_offset=0>;rel="first",` +
 			`<` + base + `/api/now/table/u_page?sysparm_fields=u_name&sysparm_offset=10000>;rel="next",` +
-			`<` + base + `/api/now/table/u_page?sysparm_fields=u_name&sysparm_offset=10000>;rel="last"`
+			`<` + base + `/api/now/table/u_page?sysparm_fields=u_name&sysparm_offset=20000>;rel="last"`
 		if got := w.header.Get("Link"); got != want {
 			t.Errorf("Link:\n got %s\nwant %s", got, want)
+		}
+		// Matches from every part of the table come back in the store's order.
+		w = send(t, c, "GET", base+"/api/now/table/u_page?sysparm_fields=u_name&sysparm_query=u_nameENDSWITH7", "")
+		var got []string
+		for _, r := range decode[listResult](t, w.body).Result {
+			got = append(got, r["u_name"].(string))
+		}
+		var wantNames []string
+		for i := 7; i < n; i += 10 {
+			wantNames = append(wantNames, strconv.Itoa(i))
+		}
+		if !slices.Equal(got, wantNames) {
+			t.Errorf("got %d names, want %d in insertion order", len(got), len(wantNames))
 		}
 	})
 }

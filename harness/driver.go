@@ -527,17 +527,16 @@ func AuthorizeAsUser(ctx context.Context, hc *http.Client, authorizeURL, usernam
 			return "", fmt.Errorf("harness: authorize: status %d at %s: %s", resp.StatusCode, resp.Request.URL.Path, pageText(page, "error_message"))
 		}
 		action, fields, ok := pageForm(page, "login_form")
+		if msg := pageText(page, "login_error"); ok && msg != "" {
+			return "", fmt.Errorf("harness: authorize: login as %q refused: %s", username, msg)
+		}
 		if ok {
 			fields.Set("user_name", username)
 			fields.Set("user_password", password)
 		} else if action, fields, ok = pageForm(page, "consent_form"); ok {
 			fields.Set("sysparm_action", "allow")
 		} else {
-			msg := pageText(page, "error_message")
-			if m := pageText(page, "login_error"); m != "" {
-				msg = m
-			}
-			return "", fmt.Errorf("harness: authorize: no login or consent form at %s: %s", resp.Request.URL.Path, msg)
+			return "", fmt.Errorf("harness: authorize: no login or consent form at %s: %s", resp.Request.URL.Path, pageText(page, "error_message"))
 		}
 		next, err := resp.Request.URL.Parse(action)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -134,11 +135,13 @@ func ShapeJSON(data []byte) json.RawMessage {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil // trailing data: not one JSON document
 	}
-	out, err := json.Marshal(shapeOf(v, false))
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // "<string>", not "\u003cstring\u003e"
+	if err := enc.Encode(shapeOf(v, false)); err != nil {
 		return nil
 	}
-	return out
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 }
 
 func shapeOf(v any, keep bool) any {
@@ -229,14 +232,50 @@ func scrubURL(raw string, self *url.URL) string {
 			prefix = "{host}"
 		}
 	}
-	out := prefix + u.EscapedPath()
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if sysIDSegment.MatchString(seg) {
+			segs[i] = "<sys_id>"
+		}
+	}
+	out := prefix + strings.Join(segs, "/")
 	if u.RawQuery != "" {
-		out += "?" + redactQuery(u.RawQuery)
+		out += "?" + maskQuery(u.RawQuery)
 	}
 	if u.Fragment != "" {
-		out += "#" + redactQuery(u.Fragment)
+		out += "#" + maskQuery(u.Fragment)
 	}
 	return out
+}
+
+// sysIDSegment is a record's sys_id in a path: it differs on every
+// instance and run.
+var sysIDSegment = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// maskQuery keeps a URL query's parameter names and order, and the values
+// of Table API parameters and OAuth error words; secret values become
+// REDACTED, others (state, ...) <value>: they differ on every run.
+func maskQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		k, _, hasValue := strings.Cut(p, "=")
+		if !hasValue {
+			continue
+		}
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		name = strings.ToLower(name)
+		switch {
+		case secretParams[name]:
+			parts[i] = k + "=REDACTED"
+		case strings.HasPrefix(name, "sysparm_"), name == "error", name == "error_description":
+		default:
+			parts[i] = k + "=<value>"
+		}
+	}
+	return strings.Join(parts, "&")
 }
 
 // headerNames returns the sorted union of two observations' header names.

@@ -72,39 +72,47 @@ func (i *Integration) Output() []byte {
 // Client is the underlying client.
 func (i *Integration) Client() *snclient.Client { return i.client }
 
+// Connect gets a token with the configured grant, or reuses kept ones.
 func (i *Integration) Connect(ctx context.Context) (string, error) {
 	u, err := i.client.Connect(ctx)
 	return u, driverError(err)
 }
 
+// Callback completes the authorization-code flow.
 func (i *Integration) Callback(ctx context.Context, redirectURL string) error {
 	return driverError(i.client.Callback(ctx, redirectURL))
 }
 
+// List returns every matching record, over all pages.
 func (i *Integration) List(ctx context.Context, table, query string, fields []string) ([]harness.Record, error) {
 	recs, err := i.client.List(ctx, table, query, fields)
 	return recs, driverError(err)
 }
 
+// Get returns one record.
 func (i *Integration) Get(ctx context.Context, table, sysID string) (harness.Record, error) {
 	rec, err := i.client.Get(ctx, table, sysID)
 	return rec, driverError(err)
 }
 
+// Create inserts a record; a failed POST is never replayed.
 func (i *Integration) Create(ctx context.Context, table string, rec harness.Record) (harness.Record, error) {
 	out, err := i.client.Create(ctx, table, rec)
 	return out, driverError(err)
 }
 
+// Update changes fields of a record.
 func (i *Integration) Update(ctx context.Context, table, sysID string, rec harness.Record) (harness.Record, error) {
 	out, err := i.client.Update(ctx, table, sysID, rec)
 	return out, driverError(err)
 }
 
+// Delete removes a record.
 func (i *Integration) Delete(ctx context.Context, table, sysID string) error {
 	return driverError(i.client.Delete(ctx, table, sysID))
 }
 
+// Close releases connections; the kept tokens stay.
 func (i *Integration) Close() error { return i.client.Close() }
 
 // driverError maps snclient's errors onto the protocol's kinds (the names

@@ -4,6 +4,7 @@
 package container
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -179,9 +180,10 @@ func BuildImage(ctx context.Context, root, image string, log io.Writer) error {
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(stage, "sncheck"), "./cmd/sncheck")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = log, log
+	var out bytes.Buffer
+	build.Stdout, build.Stderr = io.MultiWriter(log, &out), io.MultiWriter(log, &out)
 	if err := build.Run(); err != nil {
-		return fmt.Errorf("container: building the static binary: %w", err)
+		return fmt.Errorf("container: building the static binary: %w\n%s", err, tail(out.Bytes()))
 	}
 	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
@@ -197,11 +199,20 @@ func BuildImage(ctx context.Context, root, image string, log io.Writer) error {
 		}
 	}
 	cmd := exec.CommandContext(ctx, "docker", "build", "-t", image, stage)
-	cmd.Stdout, cmd.Stderr = log, log
+	out.Reset()
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(log, &out), io.MultiWriter(log, &out)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("container: docker build: %w", err)
+		return fmt.Errorf("container: docker build: %w\n%s", err, tail(out.Bytes()))
 	}
 	return nil
+}
+
+// tail keeps the end of a command's output for an error message.
+func tail(b []byte) []byte {
+	if len(b) > 4096 {
+		return b[len(b)-4096:]
+	}
+	return b
 }
 
 func findRepoRoot() (string, error) {

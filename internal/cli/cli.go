@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/sncheck/sncheck/suites"
 )
 
 // Run runs the sncheck command line args (without the program name),
@@ -52,11 +54,16 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return runVersion(e, args[1:])
 	case "help", "-h", "-help", "--help":
 		return runHelp(ctx, e, args[1:])
+	case "check":
+		return runCheck(ctx, e, args[1:])
+	case "diff":
+		return runDiff(e, args[1:])
+	case suites.ChildCommand: // hidden: a suite run for a parent check
+		return runSuiteChild(e, args[1:])
 	}
-	// `sncheck --instance dev123` and `sncheck --url URL` will run the
-	// check command: route leading flags to it here once it exists.
+	// `sncheck --instance dev123` and `sncheck --url URL` mean check.
 	if strings.HasPrefix(args[0], "-") {
-		return usageErrorf("sncheck: flag provided but not defined: %s", args[0])
+		return runCheck(ctx, e, args)
 	}
 	return usageErrorf("sncheck: unknown command %q", args[0])
 }
@@ -86,6 +93,9 @@ Usage:
 
 Commands:
 
+	check     check an instance (or the fake) with the instance suite;
+	          sncheck --instance NAME and sncheck --url URL mean check
+	diff      compare two runs saved with check --save
 	serve     run the fake ServiceNow instance
 	health    check that a running fake answers (for container health probes)
 	version   print the version

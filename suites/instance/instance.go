@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -106,7 +105,7 @@ func (s *suite) setUp(ctx SpecContext) {
 		if !s.allowWrites {
 			return
 		}
-		_, err := sweep(ctx, s.client, s.base, s.creds, s.marker)
+		_, err := sweep(ctx, s.client, s.base, s.userTokens(ctx).access.Reveal(), s.marker)
 		Expect(err).NotTo(HaveOccurred(), "deleting the records marked %s", s.marker)
 	})
 }
@@ -177,13 +176,14 @@ func (s *suite) userBasic() auth {
 // the URL, which may hold a token.
 func (s *suite) send(ctx context.Context, req *http.Request, observe string) *suites.Answer {
 	GinkgoHelper()
-	resp, err := s.client.Do(req.WithContext(ctx))
+	return sendWith(ctx, s.client, req, observe)
+}
+
+func sendWith(ctx context.Context, client *http.Client, req *http.Request, observe string) *suites.Answer {
+	GinkgoHelper()
+	resp, err := client.Do(req.WithContext(ctx))
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		Fail(fmt.Sprintf("%s %s: no answer: %v", req.Method, req.URL.Path, err))
+		Fail(fmt.Sprintf("%s %s: no answer: %v", req.Method, req.URL.Path, unwrapURLError(err)))
 	}
 	a, err := suites.ReadAnswer(resp)
 	Expect(err).NotTo(HaveOccurred())
@@ -297,3 +297,5 @@ func random(n int) string {
 }
 
 var sysIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func readCloser(data []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(data)) }

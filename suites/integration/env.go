@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +50,8 @@ type Env struct {
 	canary canary
 	hc     *http.Client // the harness's own requests (setup, browser)
 	start  time.Time    // the fake's clock when the check began
+
+	pages *pageSet // the pagination checks' records, when seeded
 
 	mu       sync.Mutex // guards cleanups, started, stateDir, seq
 	cleanups []func()
@@ -101,6 +102,11 @@ type instanceSpec struct {
 	// scopes replaces the canary application's auth scopes; nil means
 	// useraccount.
 	scopes []string
+	// pages seeds the marked incidents of the pagination checks (an
+	// in-process fake gets them in its seed; a fake at a URL through the
+	// Table API), with hidePages the ACL that hides some of them.
+	pages     bool
+	hidePages bool
 }
 
 // prepare starts the check's instance: a fresh in-process fake with the
@@ -145,6 +151,9 @@ func (e *Env) prepare(ctx context.Context, spec instanceSpec) error {
 				RedirectURLs: []string{c.redirectURI}, ApplicationUser: c.userName, Scopes: spec.scopes,
 			}},
 			RefreshTokenRotation: spec.rotation,
+		}
+		if spec.pages {
+			e.pages, opts.Config = seedPages(spec.hidePages)
 		}
 		srv, err := fakesn.NewServer(opts)
 		if err != nil {

@@ -362,10 +362,18 @@ type Tx struct {
 	cleared bool // Clear was called: persist the whole state, not ops
 	user    string
 	ops     []Op
+	now     time.Time // read once: one transaction is one instant
 }
 
-// Now is the store clock's time.
-func (tx *Tx) Now() time.Time { return tx.s.now().UTC() }
+// Now is the store clock's time when the transaction first asked. The clock
+// may move while a transaction runs; a token's expiry and the expires_in
+// answered with it must not see two different instants.
+func (tx *Tx) Now() time.Time {
+	if tx.now.IsZero() {
+		tx.now = tx.s.now().UTC()
+	}
+	return tx.now
+}
 
 // Table returns a table's schema.
 func (tx *Tx) Table(name string) (*Table, bool) {
@@ -531,7 +539,7 @@ func (tx *Tx) Insert(table string, values map[string]string) (*Row, error) {
 	t.rows = append(t.rows, row)
 	t.byID[id] = row
 	tx.index(row)
-	tx.log(Op{Kind: "put", Table: t.Name, SysID: id, Values: row.Map()})
+	tx.logPut(row)
 	return row, nil
 }
 
@@ -606,7 +614,7 @@ func (tx *Tx) Update(table, sysID string, values map[string]string) (*Row, error
 	tx.unindex(old)
 	*old = *row
 	tx.index(old)
-	tx.log(Op{Kind: "put", Table: t.Name, SysID: sysID, Values: old.Map()})
+	tx.logPut(old)
 	return old, nil
 }
 
@@ -685,10 +693,22 @@ func (tx *Tx) Apply(op Op) error {
 }
 
 func (tx *Tx) log(op Op) {
-	if !tx.loading {
+	if tx.logging() {
 		tx.ops = append(tx.ops, op)
 	}
 }
+
+// logPut logs r's current values. The op copies the whole record, so it is
+// built only when a persister will read it.
+func (tx *Tx) logPut(r *Row) {
+	if tx.logging() {
+		tx.ops = append(tx.ops, Op{Kind: "put", Table: r.Table.Name, SysID: r.ID(), Values: r.Map()})
+	}
+}
+
+// logging reports whether changes are logged: not while loading, and only
+// for a persister (Update drops the ops without one).
+func (tx *Tx) logging() bool { return !tx.loading && tx.s.persist != nil }
 
 func (tx *Tx) index(r *Row) {
 	for f, idx := range r.Table.indexes {

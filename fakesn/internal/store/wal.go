@@ -88,7 +88,7 @@ func validAfter(data []byte, off int) bool {
 // parseRecord reads the record at off; reason is "" when it is good.
 func parseRecord(data []byte, off int) (payload []byte, next int, reason string) {
 	p := off
-	n := 0
+	var n int64 // int64: ten digits overflow a 32-bit int
 	for digits := 0; ; digits++ {
 		if p >= len(data) {
 			return nil, 0, "incomplete length"
@@ -101,7 +101,7 @@ func parseRecord(data []byte, off int) (payload []byte, next int, reason string)
 		if c < '0' || c > '9' || digits >= 10 || digits == 1 && n == 0 {
 			return nil, 0, "bad length"
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 		p++
 	}
 	if n > MaxRecord {
@@ -125,15 +125,16 @@ func parseRecord(data []byte, off int) (payload []byte, next int, reason string)
 		return nil, 0, "bad checksum field"
 	}
 	p += 9
-	if len(data)-p < n+1 {
+	if int64(len(data)-p) < n+1 {
 		return nil, 0, "incomplete payload"
 	}
-	if data[p+n] != '\n' {
+	end := p + int(n)
+	if data[end] != '\n' {
 		return nil, 0, "no newline after the payload"
 	}
-	payload = data[p : p+n]
+	payload = data[p:end]
 	if crc32.Checksum(payload, castagnoli) != sum {
 		return nil, 0, "checksum mismatch"
 	}
-	return payload, p + n + 1, ""
+	return payload, end + 1, ""
 }

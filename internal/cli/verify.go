@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/sncheck/sncheck/suites"
+	"github.com/sncheck/sncheck/suites/integration"
+)
+
+// `sncheck verify -- COMMAND [ARGS…]` runs the integration suite against an
+// adapter (docs/driver-protocol.md), with a fresh embedded fake per check,
+// in a child process like check: the binary re-executes itself as
+// `sncheck __suite integration`, and the adapter command reaches the child
+// in SNCHECK_ADAPTER.
+
+// verifyBindings lists verify's flags in the order the help shows them.
+var verifyBindings = []envBinding{
+	{flag: "grant", env: integration.EnvGrant},
+	{flag: "label-filter"},
+	{flag: "check"},
+	{flag: "save"},
+	{flag: "timeout"},
+	{flag: "verbose"},
+}
+
+type verifyConfig struct {
+	grant       string
+	labelFilter string
+	checks      multiFlag
+	save        string
+	timeout     time.Duration
+	verbose     bool
+}
+
+func (e *env) verifyFlags() (*flag.FlagSet, *verifyConfig) {
+	c := &verifyConfig{}
+	fs := e.newFlagSet("verify")
+	fs.StringVar(&c.grant, "grant", "password", "the `grant` the adapter is configured with (SN_GRANT_TYPE):\npassword, authorization_code or client_credentials")
+	fs.StringVar(&c.labelFilter, "label-filter", "", "run only the checks whose labels match this Ginkgo label `expression`\n(labels: auth, refresh, expiry, scope, acl, ratelimit, faults, pagination, secrets)")
+	fs.Var(&c.checks, "check", "run only this check `ID` (repeatable)")
+	fs.StringVar(&c.save, "save", "", "write the run as JSON to this `file` (for sncheck diff and reports)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this `duration`")
+	fs.BoolVar(&c.verbose, "verbose", false, "also show the suite's own (Ginkgo) output")
+	return fs, c
+}
+
+func verifyUsage(fs *flag.FlagSet) func(io.Writer) {
+	return func(w io.Writer) {
+		fmt.Fprint(w, `Usage: sncheck verify [flags] -- COMMAND [ARGS...]
+
+Runs the integration suite: checks that an integration survives what a real
+instance does (token expiry and refresh, revoked tokens, missing scopes,
+ACL denials, rate limits, 5xx, hibernation, short pages) and never leaks
+its secrets. COMMAND is the integration's adapter, speaking the driver
+protocol sncheck-driver/1 on stdin and stdout (docs/driver-protocol.md).
+
+Every check starts the adapter against a fresh embedded fake instance, with
+a canary user and OAuth application whose secrets are random, and judges
+what the adapter sent from the fake's request journal. The adapter's stderr
+is scanned for leaked secrets.
+
+Exit codes: 0 every check passed, 1 the run could not be made, 2 usage,
+3 a check failed.
+
+Flags:
+`)
+		printFlags(w, fs, verifyBindings)
+	}
+}
+
+// runVerify is `sncheck verify`.
+func runVerify(ctx context.Context, e *env, args []string) error {
+	fs, c := e.verifyFlags()
+	argv, err := e.parseFlags(fs, args, verifyUsage(fs))
+	if err != nil {
+		return err
+	}
+	if err := applyEnv(fs, e.getenv, verifyBindings); err != nil {
+		return err
+	}
+	if len(argv) == 0 {
+		return usageErrorf("sncheck verify: name the adapter command after --, as in: sncheck verify -- ./my-adapter")
+	}
+	if !validGrant(c.grant) {
+		return usageErrorf("sncheck verify: --grant %q is not password, authorization_code or client_credentials", c.grant)
+	}
+	if c.timeout <= 0 {
+		return usageErrorf("sncheck verify: --timeout must be positive")
+	}
+	if _, err := types.ParseLabelFilter(c.labelFilter); err != nil {
+		return usageErrorf("sncheck verify: --label-filter: %v", err)
+	}
+	for _, id := range c.checks {
+		if _, ok := integration.Lookup(id); !ok {
+			return usageErrorf("sncheck verify: --check %s: no such check in the integration suite (see docs/checks.md)", id)
+		}
+	}
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return usageErrorf("sncheck verify: adapter %q: %v", argv[0], errors.Unwrap(err))
+	}
+	adapter, err := json.Marshal(argv)
+	if err != nil {
+		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
+	}
+
+	fmt.Fprintf(e.stdout, "sncheck verify: integration suite against %s (%s grant), a fresh fake per check\n", strings.Join(quoteArgs(argv), " "), c.grant)
+	out := &lockedWriter{w: e.stdout}
+	opts := suites.RunOptions{
+		Suite:   "integration",
+		Command: e.verifySuiteCommand(),
+		Env: suites.ChildEnv(os.Environ(), map[string]string{
+			integration.EnvAdapter: string(adapter),
+			integration.EnvGrant:   c.grant,
+		}),
+		LabelFilter: c.labelFilter,
+		Checks:      c.checks,
+		Timeout:     c.timeout,
+		Progress:    func(p suites.Progress) { printProgress(out, p) },
+		Meta: suites.RunMeta{Tool: "sncheck", Version: buildVersion(),
+			Target: suites.TargetInfo{Name: "fake"}},
+	}
+	if c.verbose {
+		opts.Output, opts.Verbose = out, true
+	}
+	started := time.Now()
+	run, err := suites.RunSuite(ctx, opts)
+	if err != nil {
+		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
+	}
+	printSummary(out, run, time.Since(started))
+	if c.save != "" {
+		if err := saveRun(c.save, run); err != nil {
+			return runtimeError(fmt.Errorf("sncheck verify: --save: %w", err))
+		}
+		fmt.Fprintf(out, "saved the run to %s\n", c.save)
+	}
+	switch {
+	case len(run.Errors) > 0:
+		return runtimeError(fmt.Errorf("sncheck verify: the run failed: %s", strings.Join(run.Errors, "; ")))
+	case run.Interrupted:
+		return runtimeError(errors.New("sncheck verify: interrupted"))
+	case run.Summary.Failed > 0:
+		return &exitError{code: exitChecksFailed, err: fmt.Errorf("sncheck verify: %d of %d checks failed: %s",
+			run.Summary.Failed, len(run.Results), strings.Join(run.FailedIDs(), ", "))}
+	}
+	return nil
+}
+
+// verifySuiteCommand is the argv that runs the integration suite in a
+// child: this binary.
+func (e *env) verifySuiteCommand() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil // RunSuite reports it
+	}
+	return []string{exe, suites.ChildCommand, "integration"}
+}
+
+func validGrant(g string) bool {
+	for _, v := range integration.Grants() {
+		if g == v {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteArgs shows a command line unambiguously.
+func quoteArgs(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'\\$") {
+			a = fmt.Sprintf("%q", a)
+		}
+		out[i] = a
+	}
+	return out
+}
