@@ -2,8 +2,14 @@
 # command that runs every test.
 
 GO ?= go
-# Fuzz targets as package:FuzzFunc, each run for FUZZTIME.
-FUZZ_TARGETS ?= ./fakesn/internal/query:FuzzParse
+# Fuzz targets as package:FuzzFunc, each run for FUZZTIME, one at a time
+# (docs/reliability.md). `go test ./...` runs their seed corpora.
+FUZZ_TARGETS ?= \
+	./fakesn/internal/query:FuzzParse \
+	./fakesn:FuzzTokenEndpoint \
+	./fakesn:FuzzTableRequest \
+	./harness:FuzzDecodeAnswer \
+	./fakesn/internal/store:FuzzWALReadRecords
 FUZZTIME ?= 10s
 # The image `make image` builds (harness/container expects this default).
 IMAGE ?= sncheck/fakesn:dev

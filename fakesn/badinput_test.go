@@ -201,8 +201,8 @@ func badInputs() []badInput {
 			wantStatus: 201, wantBody: `{"result":{"short_description":"obj","description":"","work_notes":""}}`, after: wantUnexpected("object or array value for field description ignored")},
 		{name: "record duplicate keys", method: "PATCH", path: inc + "/" + inc1ID + "?sysparm_fields=short_description", body: `{"short_description":"first","short_description":"second"}`,
 			wantStatus: 200, wantBody: `{"result":{"short_description":"second"}}`},
-		{name: "record system fields", method: "PATCH", path: inc + "/" + inc1ID + "?sysparm_fields=sys_id,sys_class_name,sys_mod_count", body: `{"sys_id":"00000000000000000000000000000000","sys_mod_count":"99","sys_class_name":"problem"}`,
-			wantStatus: 200, wantBody: `{"result":{"sys_id":"` + inc1ID + `","sys_class_name":"incident","sys_mod_count":"0"}}`},
+		{name: "record system fields", method: "PATCH", path: inc + "/" + inc1ID + "?sysparm_fields=sys_id,sys_class_name,sys_created_by", body: `{"sys_id":"00000000000000000000000000000000","sys_created_by":"mallory","sys_class_name":"problem"}`,
+			wantStatus: 200, wantBody: `{"result":{"sys_id":"` + inc1ID + `","sys_class_name":"incident","sys_created_by":"beth.anglin"}}`},
 
 		// Duplicate parameters: the first counts.
 		{name: "duplicate sysparm_limit", method: "GET", path: inc + "?sysparm_limit=1&sysparm_limit=2&sysparm_fields=number", wantStatus: 200, wantBody: first},
@@ -478,6 +478,7 @@ func checkSlowBody(path, ct string, status int, body string) func(*testing.T, *S
 		if written == len(payload) || time.Since(start) > badCutoff {
 			t.Fatalf("slow body: the server read all %d bytes over %v without cutting the client off", written, time.Since(start))
 		}
+		t.Logf("cut off after %d of %d body bytes, %v", written, len(payload), time.Since(start).Round(time.Millisecond))
 		if len(answer) == 0 {
 			return // closed without an answer: also a cut-off
 		}

@@ -82,9 +82,7 @@ func (s *Server) Reset(_ context.Context) error {
 	}
 	s.sessions.reset()
 	s.journal.clear()
-	s.faults.mu.Lock()
-	s.faults.list = nil
-	s.faults.mu.Unlock()
+	s.faults.Clear()
 	s.limits.reset()
 	s.hibernating.Store(false)
 	s.unexpectedMu.Lock()
@@ -445,6 +443,27 @@ func (s *Server) ctlRestore(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ctlNotFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, &Error{Code: CodeNotFound, Message: "No such control endpoint", Detail: r.Method + " " + strings.TrimPrefix(r.URL.Path, controlPrefix)})
+}
+
+// RecordField returns a field of the record of exactly table with sysID,
+// as stored, and whether that record exists. Secret fields read as "".
+// `sncheck serve` reads the seeded admin user and OAuth application with
+// it, which unlike Snapshot costs nothing on a large instance.
+func (s *Server) RecordField(table, sysID, field string) (string, bool) {
+	var v string
+	found := false
+	_ = s.store.View(func(tx *store.Tx) error {
+		r, err := tx.Get(table, sysID)
+		if err != nil || r.Table.Name != table {
+			return nil
+		}
+		found = true
+		if f, ok := r.Table.Field(field); ok && !store.IsSecretType(f.Type) {
+			v = r.At(f.Index)
+		}
+		return nil
+	})
+	return v, found
 }
 
 // CheckUserPassword reports whether password is userName's current

@@ -78,16 +78,20 @@ func (f *Fault) exhausted() bool {
 	return limit > 0 && f.Fired >= limit
 }
 
-type faults struct {
+// FaultSet holds armed faults and decides which one fires on a request.
+// The fake keeps one, and so does the recording proxy in front of a live
+// instance (harness/proxy), so that faults fire the same way on both.
+type FaultSet struct {
 	mu     sync.Mutex // guards list, nextID
 	list   []*Fault
 	nextID int
 }
 
-func newFaults() *faults { return &faults{} }
+// NewFaultSet returns an empty fault set.
+func NewFaultSet() *FaultSet { return &FaultSet{} }
 
-// AddFault arms a fault and returns it with its ID.
-func (s *Server) AddFault(_ context.Context, f Fault) (Fault, error) {
+// Add checks and arms a fault and returns it with its ID.
+func (fs *FaultSet) Add(f Fault) (Fault, error) {
 	switch f.Action {
 	case "":
 		f.Action = FaultStatus
@@ -101,40 +105,49 @@ func (s *Server) AddFault(_ context.Context, f Fault) (Fault, error) {
 	if f.Times < -1 || f.After < 0 {
 		return Fault{}, fmt.Errorf("fakesn: fault times must be >= -1 and after >= 0")
 	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.nextID++
-	f.ID = "f" + strconv.Itoa(s.faults.nextID)
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.nextID++
+	f.ID = "f" + strconv.Itoa(fs.nextID)
 	f.Seen, f.Fired = 0, 0
 	cp := f
-	s.faults.list = append(s.faults.list, &cp)
+	fs.list = append(fs.list, &cp)
 	return f, nil
 }
 
-// Faults lists the armed faults with their counters.
-func (s *Server) Faults(_ context.Context) ([]Fault, error) {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	out := make([]Fault, 0, len(s.faults.list))
-	for _, f := range s.faults.list {
+// List returns the armed faults with their counters.
+func (fs *FaultSet) List() []Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := make([]Fault, 0, len(fs.list))
+	for _, f := range fs.list {
 		out = append(out, *f)
 	}
-	return out, nil
+	return out
 }
 
-// ClearFaults disarms every fault.
-func (s *Server) ClearFaults(_ context.Context) error {
-	s.faults.mu.Lock()
-	s.faults.list = nil
-	s.faults.mu.Unlock()
-	return nil
+// Clear disarms every fault.
+func (fs *FaultSet) Clear() {
+	fs.mu.Lock()
+	fs.list = nil
+	fs.mu.Unlock()
 }
 
-// pickFault returns the first armed fault that fires on this request.
-func (s *Server) pickFault(r *http.Request, api, table, grant string) *Fault {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	for _, f := range s.faults.list {
+// Armed reports whether any fault is armed, so that a request body is
+// read for matching only then.
+func (fs *FaultSet) Armed() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.list) > 0
+}
+
+// Pick returns (a copy of) the first armed fault that fires on this
+// request, counting it. api, table and grant are the request's, as
+// [APIOf] and [TableOf] and the grant_type form field give them.
+func (fs *FaultSet) Pick(r *http.Request, api, table, grant string) *Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.list {
 		if f.exhausted() || !f.matches(r, api, table, grant) {
 			continue
 		}
@@ -148,6 +161,22 @@ func (s *Server) pickFault(r *http.Request, api, table, grant string) *Fault {
 	}
 	return nil
 }
+
+// AddFault arms a fault and returns it with its ID.
+func (s *Server) AddFault(_ context.Context, f Fault) (Fault, error) { return s.faults.Add(f) }
+
+// Faults lists the armed faults with their counters.
+func (s *Server) Faults(_ context.Context) ([]Fault, error) { return s.faults.List(), nil }
+
+// ClearFaults disarms every fault.
+func (s *Server) ClearFaults(_ context.Context) error {
+	s.faults.Clear()
+	return nil
+}
+
+// TableOf is the table a Table API path names ("" for other paths), as
+// fault matching reads it.
+func TableOf(path string) string { return tableOf(path) }
 
 // tableOf extracts the table name from a Table API path.
 func tableOf(path string) string {
@@ -163,10 +192,7 @@ func tableOf(path string) string {
 // applyFault answers the request with a fault if one fires, and reports
 // whether the request is finished.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
-	s.faults.mu.Lock()
-	armed := len(s.faults.list) > 0
-	s.faults.mu.Unlock()
-	if !armed {
+	if !s.faults.Armed() {
 		return false
 	}
 	api := apiOf(r.URL.Path)
@@ -176,7 +202,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
 		_ = r.ParseForm()
 		grant = r.PostForm.Get("grant_type")
 	}
-	f := s.pickFault(r, api, tableOf(r.URL.Path), grant)
+	f := s.faults.Pick(r, api, tableOf(r.URL.Path), grant)
 	if f == nil {
 		return false
 	}
@@ -196,9 +222,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	case FaultStatusAfter:
 		s.mux.ServeHTTP(&discardWriter{h: http.Header{}}, r)
-		s.writeFault(w, f)
+		writeFault(w, f)
 	default:
-		s.writeFault(w, f)
+		writeFault(w, f)
 	}
 	return true
 }
@@ -217,7 +243,11 @@ func (s *Server) revokePresented(r *http.Request, grant string) {
 	_, _ = s.ExpireTokens(r.Context(), ExpireRequest{Token: token, Kind: strings.TrimSuffix(kind, "_token")})
 }
 
-func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
+// WriteFault answers with an injected fault as the fake does: Status with
+// the instance's envelope for it (or Body), Headers and Retry-After.
+func WriteFault(w http.ResponseWriter, f Fault) { writeFault(w, &f) }
+
+func writeFault(w http.ResponseWriter, f *Fault) {
 	for k, v := range f.Headers {
 		w.Header().Set(k, v)
 	}

@@ -19,6 +19,9 @@ const hibernationPage = `<!DOCTYPE html>
 </html>
 `
 
+// WriteHibernating answers with a hibernating instance's page.
+func WriteHibernating(w http.ResponseWriter) { writeHibernating(w) }
+
 func writeHibernating(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html;charset=UTF-8")

@@ -3,7 +3,9 @@ package fakesn
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -89,9 +91,13 @@ func matchPath(pattern, path string) bool {
 
 // journal is a bounded ring of entries.
 type journal struct {
-	mu      sync.Mutex // guards entries, next, seq
+	size int
+
+	mu sync.Mutex // guards entries, next, full, seq
+	// entries grows to size as requests come (a full-size ring up front is
+	// megabytes that most fakes never use), then wraps.
 	entries []JournalEntry
-	next    int // ring position of the next write
+	next    int // ring position of the next write, once full
 	full    bool
 	seq     int64
 }
@@ -100,17 +106,28 @@ func newJournal(size int) *journal {
 	if size <= 0 {
 		size = 10000
 	}
-	return &journal{entries: make([]JournalEntry, size)}
+	return &journal{size: size}
 }
 
 func (j *journal) add(e JournalEntry) {
 	j.mu.Lock()
 	j.seq++
 	e.Seq = j.seq
+	if !j.full {
+		if len(j.entries) == cap(j.entries) {
+			grown := make([]JournalEntry, len(j.entries), min(j.size, max(64, 2*cap(j.entries))))
+			copy(grown, j.entries)
+			j.entries = grown
+		}
+		j.entries = append(j.entries, e)
+		j.full = len(j.entries) == j.size
+		j.mu.Unlock()
+		return
+	}
 	j.entries[j.next] = e
 	j.next++
 	if j.next == len(j.entries) {
-		j.next, j.full = 0, true
+		j.next = 0
 	}
 	j.mu.Unlock()
 }
@@ -124,10 +141,9 @@ func (j *journal) query(f JournalFilter) []JournalEntry {
 			out = append(out, *e)
 		}
 	}
-	if j.full {
-		for i := j.next; i < len(j.entries); i++ {
-			visit(&j.entries[i])
-		}
+	// Oldest first: once full, the ring starts at next.
+	for i := j.next; i < len(j.entries); i++ {
+		visit(&j.entries[i])
 	}
 	for i := 0; i < j.next; i++ {
 		visit(&j.entries[i])
@@ -140,10 +156,48 @@ func (j *journal) query(f JournalFilter) []JournalEntry {
 
 func (j *journal) clear() {
 	j.mu.Lock()
-	clear(j.entries)
+	j.entries = nil
 	j.next, j.full = 0, false
 	j.mu.Unlock()
 }
+
+// JournalLog is a bounded journal with the fake's numbering and filters.
+// The fake keeps one, and so does the recording proxy in front of a live
+// instance (harness/proxy), so that checks read both the same way.
+type JournalLog struct{ j *journal }
+
+// NewJournalLog returns an empty journal of size entries; 0 means 10000.
+// Once full, the oldest entries are dropped.
+func NewJournalLog(size int) *JournalLog { return &JournalLog{j: newJournal(size)} }
+
+// Add appends e, numbering it with the next Seq.
+func (l *JournalLog) Add(e JournalEntry) { l.j.add(e) }
+
+// Query returns the entries matching f, oldest first.
+func (l *JournalLog) Query(f JournalFilter) []JournalEntry { return l.j.query(f) }
+
+// Clear empties the journal; numbering goes on.
+func (l *JournalLog) Clear() { l.j.clear() }
+
+// RequestEntry starts the journal entry of r as the fake does: the path
+// with "." and ".." resolved, the API, the query with its secret values
+// redacted and their names in SecretsInURL, the method (after
+// X-HTTP-Method-Override on a POST) and the User-Agent. It leaves r as it
+// is; the times and the answer are the caller's to fill in.
+func RequestEntry(r *http.Request) JournalEntry {
+	u := *r.URL
+	cleanRequestPath(&http.Request{URL: &u})
+	e := JournalEntry{Method: r.Method, Path: u.Path, API: apiOf(u.Path), UserAgent: r.UserAgent()}
+	if o := r.Header.Get("X-HTTP-Method-Override"); o != "" && r.Method == http.MethodPost {
+		e.Method = strings.ToUpper(o)
+	}
+	e.Query, e.SecretsInURL = redactQuery(r.URL.RawQuery)
+	return e
+}
+
+// APIOf names the endpoint of a path as the journal does: oauth_token,
+// oauth_auth, oauth_revoke, table, api or other.
+func APIOf(path string) string { return apiOf(path) }
 
 // Fingerprint identifies a token in the journal without revealing it: the
 // first 12 hex characters of its SHA-256. Tests compute it from the token
@@ -182,5 +236,6 @@ func redactQuery(raw string) (string, []string) {
 			}
 		}
 	}
+	slices.Sort(found) // map order would make journals differ run to run
 	return vals.Encode(), found
 }

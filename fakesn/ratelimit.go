@@ -43,9 +43,9 @@ func (s *Server) checkRateLimit(w http.ResponseWriter, tx *store.Tx, p *principa
 	window := now.Truncate(time.Hour)
 	reset := window.Add(time.Hour)
 	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-	h.Set("X-RateLimit-Rule", rule)
+	setExact(h, "X-RateLimit-Limit", strconv.Itoa(limit))
+	setExact(h, "X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	setExact(h, "X-RateLimit-Rule", rule)
 	if n := s.limits.hit(rule, p.UserID, window); n <= limit {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,7 +120,8 @@ func TestCheckRateLimit(t *testing.T) {
 	rule := rateRule("b0000000000000000000000000000001", "all", "", "", 2)
 	aclInsert(t, s, "sys_rate_limit_rules", rule)
 	reset11 := strconv.FormatInt(time.Date(2026, 3, 4, 11, 0, 0, 0, time.UTC).Unix(), 10)
-	want := http.Header{"X-Ratelimit-Limit": {"2"}, "X-Ratelimit-Reset": {reset11}, "X-Ratelimit-Rule": {rule["sys_id"]}}
+	// The instance's own spelling, not Go's canonical X-Ratelimit-*.
+	want := http.Header{"X-RateLimit-Limit": {"2"}, "X-RateLimit-Reset": {reset11}, "X-RateLimit-Rule": {rule["sys_id"]}}
 	for i := 1; i <= 2; i++ {
 		w, e := call()
 		if e != nil {
@@ -163,7 +165,7 @@ func TestCheckRateLimit(t *testing.T) {
 		t.Fatalf("next hour: %v, want allowed", e)
 	}
 	reset12 := strconv.FormatInt(time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC).Unix(), 10)
-	if got := w.Header().Get("X-RateLimit-Reset"); got != reset12 {
+	if got := strings.Join(w.Header()["X-RateLimit-Reset"], ","); got != reset12 {
 		t.Errorf("next hour: X-RateLimit-Reset %s, want %s", got, reset12)
 	}
 }

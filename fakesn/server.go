@@ -33,7 +33,7 @@ type Server struct {
 	journal  *journal
 	sessions *sessions
 	secrets  *tokenSecrets // issued tokens, for the reuse quirk (oauth_token.go)
-	faults   *faults
+	faults   *FaultSet
 	limits   *rateCounter
 	mux      *http.ServeMux
 	control  *http.ServeMux
@@ -95,7 +95,7 @@ func New(opts Options) (*Server, error) {
 	s.journal = newJournal(opts.JournalSize)
 	s.sessions = newSessions(opts.MaxSessions)
 	s.secrets = newTokenSecrets(0)
-	s.faults = newFaults()
+	s.faults = NewFaultSet()
 	s.limits = newRateCounter()
 	s.mux = s.routes()
 	s.control = s.controlRoutes()
@@ -211,22 +211,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	info := &ReqInfo{Entry: JournalEntry{
-		Time:      s.clock.Now(),
-		WallTime:  start.UTC(),
-		Path:      r.URL.Path,
-		API:       apiOf(r.URL.Path),
-		UserAgent: r.UserAgent(),
-	}}
-	info.Entry.Query, info.Entry.SecretsInURL = redactQuery(r.URL.RawQuery)
+	info := &ReqInfo{Entry: RequestEntry(r)}
+	info.Entry.Time, info.Entry.WallTime = s.clock.Now(), start.UTC()
 	rec := &recorder{ResponseWriter: w, info: info}
 
 	// X-HTTP-Method-Override lets clients behind restrictive proxies tunnel
-	// PUT/PATCH/DELETE through POST (servicenow-spec §5.1).
-	if o := r.Header.Get("X-HTTP-Method-Override"); o != "" && r.Method == http.MethodPost {
-		r.Method = strings.ToUpper(o)
-	}
-	info.Entry.Method = r.Method
+	// PUT/PATCH/DELETE through POST (servicenow-spec §5.1); RequestEntry
+	// journals the same method.
+	r.Method = info.Entry.Method
 	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, info))
 
 	func() {

@@ -113,7 +113,7 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// TestTableBearerTokenInQuery covers the documented ?access_token= form
+// TestTableBearerToken covers the documented ?access_token= form
 // and the Bearer header with a token from the instance's token endpoint.
 func TestTableBearerToken(t *testing.T) {
 	t.Parallel()

@@ -26,7 +26,7 @@ type tableParams struct {
 	Query      string
 	Filters    []nameValue // field=value pairs, in request order
 	Fields     []string    // sysparm_fields as given (trimmed, no empties)
-	HasFields  bool        // sysparm_fields was given and not empty
+	HasFields  bool        // sysparm_fields named at least one field
 	Display    displayMode
 	ExcludeRef bool // sysparm_exclude_reference_link
 	InputDV    bool // sysparm_input_display_value
@@ -67,7 +67,7 @@ func parseTableParams(q url.Values, order []string) tableParams {
 					p.Fields = append(p.Fields, f)
 				}
 			}
-			p.HasFields = strings.TrimSpace(v) != ""
+			p.HasFields = len(p.Fields) > 0
 		case "sysparm_display_value":
 			switch strings.ToLower(strings.TrimSpace(v)) {
 			case "true":

@@ -35,6 +35,7 @@ func TestParseTableParams(t *testing.T) {
 		{"spaces around numbers", "sysparm_limit=%2020%20", tableParams{Limit: 20}},
 		{"fields", "sysparm_fields=number,+short_description+,,caller_id.email",
 			tableParams{Limit: 10000, HasFields: true, Fields: []string{"number", "short_description", "caller_id.email"}}},
+		{"fields of only commas", "sysparm_fields=,+,", tableParams{Limit: 10000}},
 		{"first value counts", "sysparm_limit=5&sysparm_limit=7", tableParams{Limit: 5}},
 		{"filters in order", "priority=1&active=true&sysparm_limit=2&access_token=secret",
 			tableParams{Limit: 2, Filters: []nameValue{{"priority", "1"}, {"active", "true"}}}},

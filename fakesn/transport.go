@@ -35,6 +35,15 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 	rec := httptest.NewRecorder()
 	t.h.ServeHTTP(rec, r)
 	resp = rec.Result()
+	// Header names cross a real connection case-insensitively; parse them
+	// as a client would, into canonical keys.
+	canon := make(http.Header, len(resp.Header))
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			canon.Add(k, v)
+		}
+	}
+	resp.Header = canon
 	resp.Request = req
 	if req.Method == http.MethodHead {
 		resp.Body = http.NoBody

@@ -25,8 +25,16 @@ func setCommonHeaders(h http.Header) {
 	h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	h.Set("Server-Timing", "sem_wait;dur=0, sesh_wait;dur=0")
 	if h.Get("X-Transaction-ID") == "" {
-		h.Set("X-Transaction-ID", newTransactionID())
+		setExact(h, "X-Transaction-ID", newTransactionID())
 	}
+}
+
+// setExact sets a header with the instance's own spelling (X-Transaction-ID,
+// X-RateLimit-Limit) instead of Go's canonical form: names are
+// case-insensitive, but a fake copies the wire byte for byte.
+func setExact(h http.Header, name, value string) {
+	h.Del(name)
+	h[name] = []string{value}
 }
 
 // newTransactionID returns 12 lowercase hex characters, like the instance.

@@ -103,6 +103,9 @@ type Result struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Observations are the answers the check asserted on, in order.
 	Observations []Observation `json:"observations,omitempty"`
+	// Timeline is what the fake saw during the check, over its clock
+	// (timeline.go); empty against a live instance. (report hook)
+	Timeline []TimelineEvent `json:"timeline,omitempty"`
 }
 
 // Summary counts a run's results.
@@ -233,6 +236,7 @@ func FromReport(report types.Report, meta RunMeta) *Run {
 			ID: id, Suite: check.Suite, Statement: check.Statement, Labels: check.Labels,
 			DurationSeconds: roundSeconds(sr.RunTime),
 			Observations:    observationsIn(sr),
+			Timeline:        timelineIn(sr), // report hook (timeline.go)
 		}
 		switch {
 		case sr.State.Is(types.SpecStatePassed):
@@ -257,6 +261,7 @@ func FromReport(report types.Report, meta RunMeta) *Run {
 	if meta.Requests != 0 {
 		run.Requests = meta.Requests
 	}
+	assignSuiteTimelines(run, report) // report hook (timeline.go)
 	run.Finish()
 	return run
 }

@@ -8,10 +8,24 @@
 //
 // The commands are:
 //
+//	check     check an instance (or the fake) with the instance suite;
+//	          sncheck --instance NAME and sncheck --url URL mean check
+//	diff      compare two runs saved with check --save
 //	serve     run the fake ServiceNow instance
 //	health    check that a running fake answers (for container health probes)
 //	version   print the version
 //	help      print the help, or a command's: sncheck help <command>
+//
+// Check a Personal Developer Instance and its OAuth application (secrets
+// from the environment, never flags; read-only unless --allow-writes), save
+// what it answered, and compare it with the fake:
+//
+//	SN_CLIENT_ID=... SN_CLIENT_SECRET=... SN_USERNAME=... SN_PASSWORD=... \
+//	    sncheck --instance dev12345 --save live.json
+//	sncheck check --save fake.json         # a fresh embedded fake
+//	sncheck diff fake.json live.json
+//
+// The checks are listed in docs/checks.md.
 //
 // Start the fake for offline development:
 //

@@ -20,6 +20,7 @@ import (
 	"github.com/sncheck/sncheck/harness"
 	"github.com/sncheck/sncheck/suites"
 	"github.com/sncheck/sncheck/suites/instance"
+	"github.com/sncheck/sncheck/suites/integration"
 )
 
 // `sncheck check` runs the instance suite against a live instance, a fake
@@ -387,7 +388,9 @@ func saveRun(path string, run *suites.Run) error {
 // runSuiteChild is the hidden `sncheck __suite NAME`: one suite, run in
 // this process for a parent `sncheck check`.
 func runSuiteChild(e *env, args []string) error {
-	code := suites.SuiteMain(args, e.stderr, map[string]suites.Registrar{"instance": instance.Register})
+	code := suites.SuiteMain(args, e.stderr, map[string]suites.Registrar{
+		"instance": instance.Register, "integration": integration.RegisterFromEnviron,
+	})
 	if code == 0 {
 		return nil
 	}

@@ -58,6 +58,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return runCheck(ctx, e, args[1:])
 	case "diff":
 		return runDiff(e, args[1:])
+	case "verify":
+		return runVerify(ctx, e, args[1:])
 	case suites.ChildCommand: // hidden: a suite run for a parent check
 		return runSuiteChild(e, args[1:])
 	}
@@ -95,7 +97,9 @@ Commands:
 
 	check     check an instance (or the fake) with the instance suite;
 	          sncheck --instance NAME and sncheck --url URL mean check
-	diff      compare two runs saved with check --save
+	verify    verify an integration with the integration suite:
+	          sncheck verify -- ADAPTER-COMMAND [ARGS...]
+	diff      compare two runs saved with check or verify --save
 	serve     run the fake ServiceNow instance
 	health    check that a running fake answers (for container health probes)
 	version   print the version

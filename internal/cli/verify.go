@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ type verifyConfig struct {
 func (e *env) verifyFlags() (*flag.FlagSet, *verifyConfig) {
 	c := &verifyConfig{}
 	fs := e.newFlagSet("verify")
-	fs.StringVar(&c.grant, "grant", "password", "the `grant` the adapter is configured with (SN_GRANT_TYPE):\npassword, authorization_code or client_credentials")
+	fs.Var(newEnum(&c.grant, "password", integration.Grants()...), "grant", "the grant the adapter is configured with (`password|authorization_code|client_credentials`),\npassed to it as SN_GRANT_TYPE")
 	fs.StringVar(&c.labelFilter, "label-filter", "", "run only the checks whose labels match this Ginkgo label `expression`\n(labels: auth, refresh, expiry, scope, acl, ratelimit, faults, pagination, secrets)")
 	fs.Var(&c.checks, "check", "run only this check `ID` (repeatable)")
 	fs.StringVar(&c.save, "save", "", "write the run as JSON to this `file` (for sncheck diff and reports)")
@@ -92,14 +93,11 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if len(argv) == 0 {
 		return usageErrorf("sncheck verify: name the adapter command after --, as in: sncheck verify -- ./my-adapter")
 	}
-	if !validGrant(c.grant) {
-		return usageErrorf("sncheck verify: --grant %q is not password, authorization_code or client_credentials", c.grant)
-	}
 	if c.timeout <= 0 {
 		return usageErrorf("sncheck verify: --timeout must be positive")
 	}
 	if _, err := types.ParseLabelFilter(c.labelFilter); err != nil {
-		return usageErrorf("sncheck verify: --label-filter: %v", err)
+		return usageErrorf("sncheck verify: --label-filter %q: %s", c.labelFilter, plainGinkgoError(err))
 	}
 	for _, id := range c.checks {
 		if _, ok := integration.Lookup(id); !ok {
@@ -167,13 +165,18 @@ func (e *env) verifySuiteCommand() []string {
 	return []string{exe, suites.ChildCommand, "integration"}
 }
 
-func validGrant(g string) bool {
-	for _, v := range integration.Grants() {
-		if g == v {
-			return true
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// plainGinkgoError is a Ginkgo error on one line, without its colours and
+// its "Learn more" link.
+func plainGinkgoError(err error) string {
+	var parts []string
+	for _, line := range strings.Split(ansiEscape.ReplaceAllString(err.Error(), ""), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "Learn more at:") {
+			parts = append(parts, line)
 		}
 	}
-	return false
+	return strings.Join(parts, ": ")
 }
 
 // quoteArgs shows a command line unambiguously.

@@ -2,7 +2,13 @@
 // same run: it starts `sncheck serve` and a ceiling server answering the
 // same request shapes with constant bodies of the same sizes, loads each in
 // turn with wrk on loopback, and prints req/s, p99, CPU per request, peak
-// RSS and start-up time for both, and their ratios.
+// RSS and start-up time for both, their ratios, and the issue's targets.
+//
+// Load and start-up are measured several times, alternating fake and
+// ceiling, and the medians are printed: on a shared machine one run says
+// little. A second part seeds a large incident table (-large records) and
+// measures the serve start-up with it, its peak RSS and the latency of a
+// filtered, ordered query over it.
 //
 //	go build -o bin/sncheck ./cmd/sncheck && go run ./internal/loadrun -sncheck bin/sncheck
 package main
@@ -16,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,19 +30,36 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
+type config struct {
+	sncheck     string
+	dur         time.Duration
+	conns       int
+	threads     int
+	runs        int
+	startups    int
+	large       int
+	largeDur    time.Duration
+	startupProg string
+}
+
 func main() {
-	var (
-		sncheck     = flag.String("sncheck", "bin/sncheck", "the sncheck binary to load")
-		duration    = flag.Duration("duration", 8*time.Second, "load duration per scenario")
-		connections = flag.Int("connections", 16, "concurrent keep-alive connections")
-		threads     = flag.Int("threads", 2, "wrk threads")
-		serveCeil   = flag.String("serve-ceiling", "", "internal: serve the ceiling on this address (token body file, list body file as args)")
-	)
+	var c config
+	flag.StringVar(&c.sncheck, "sncheck", "bin/sncheck", "the sncheck binary to load")
+	flag.DurationVar(&c.dur, "duration", 5*time.Second, "load duration per scenario and run")
+	flag.IntVar(&c.conns, "connections", 16, "concurrent keep-alive connections")
+	flag.IntVar(&c.threads, "threads", 2, "wrk threads")
+	flag.IntVar(&c.runs, "runs", 3, "load runs per scenario (medians are printed)")
+	flag.IntVar(&c.startups, "startups", 9, "start-ups measured per server (medians are printed)")
+	flag.IntVar(&c.large, "large", 100_000, "incidents in the large-table part; 0 skips it")
+	flag.DurationVar(&c.largeDur, "large-duration", 5*time.Second, "load duration of the large-table query")
+	flag.StringVar(&c.startupProg, "startup-phases", "", "a build of ./internal/loadrun/startup to time the in-process start-up phases; empty skips them")
+	serveCeil := flag.String("serve-ceiling", "", "internal: serve the ceiling on this address (token body file, list body file as args)")
 	flag.Parse()
 	if *serveCeil != "" {
 		if err := serveCeiling(*serveCeil, flag.Args()); err != nil {
@@ -44,7 +68,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*sncheck, *duration, *connections, *threads); err != nil {
+	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "loadrun:", err)
 		os.Exit(1)
 	}
@@ -92,7 +116,7 @@ var tokenForm = url.Values{"grant_type": {"password"}, "client_id": {"sncheck-cl
 
 // start runs a server and measures process start to its first answered
 // token request.
-func start(name string, argsFor func(addr string) []string) (*server, error) {
+func start(name string, argsFor func(addr string) []string, limit time.Duration) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -101,12 +125,14 @@ func start(name string, argsFor func(addr string) []string) (*server, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	base := "http://" + addr
+	// A fresh transport per start: no idle connection may outlive a server.
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: time.Second}
-	for time.Since(begin) < 20*time.Second {
+	for time.Since(begin) < limit {
 		resp, err := client.Post(base+"/oauth_token.do", "application/x-www-form-urlencoded", strings.NewReader(tokenForm))
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
@@ -118,7 +144,8 @@ func start(name string, argsFor func(addr string) []string) (*server, error) {
 		time.Sleep(500 * time.Microsecond)
 	}
 	_ = cmd.Process.Kill()
-	return nil, fmt.Errorf("%s did not answer a token request within 20s", name)
+	_ = cmd.Wait()
+	return nil, fmt.Errorf("%s did not answer a token request within %s", name, limit)
 }
 
 func (s *server) stop() {
@@ -129,6 +156,7 @@ func (s *server) stop() {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		_ = s.cmd.Process.Kill()
+		<-done
 	}
 }
 
@@ -162,8 +190,22 @@ func peakRSS(pid int) (int64, error) {
 	return 0, errors.New("no VmHWM")
 }
 
+// loadAvg is the 1-minute load average, to show how busy the machine was.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 type result struct {
 	reqs   float64
+	p50    time.Duration
 	p99    time.Duration
 	cpuReq time.Duration
 	total  int64
@@ -171,10 +213,21 @@ type result struct {
 
 var (
 	reqRe   = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	p50Re   = regexp.MustCompile(`\s50%\s+([0-9.]+)(us|ms|s)`)
 	p99Re   = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)`)
 	countRe = regexp.MustCompile(`(\d+) requests in`)
 	non2xx  = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
+	units   = map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}
 )
+
+func parseLatency(re *regexp.Regexp, out []byte) time.Duration {
+	m := re.FindSubmatch(out)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return time.Duration(v * float64(units[string(m[2])]))
+}
 
 // load runs wrk with a Lua script against one scenario of s.
 func load(s *server, script string, dur time.Duration, conns, threads int) (result, error) {
@@ -209,11 +262,7 @@ func load(s *server, script string, dur time.Duration, conns, threads int) (resu
 	if m := countRe.FindSubmatch(out); m != nil {
 		r.total, _ = strconv.ParseInt(string(m[1]), 10, 64)
 	}
-	if m := p99Re.FindSubmatch(out); m != nil {
-		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(m[2])]
-		r.p99 = time.Duration(v * float64(unit))
-	}
+	r.p50, r.p99 = parseLatency(p50Re, out), parseLatency(p99Re, out)
 	if r.total > 0 {
 		r.cpuReq = (after - before) / time.Duration(r.total)
 	}
@@ -228,73 +277,119 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 `, tokenForm)
 }
 
-func listScript(token string) string {
+func getScript(path, token string) string {
 	return fmt.Sprintf(`wrk.method = "GET"
-wrk.path = "/api/now/table/incident?sysparm_limit=100"
+wrk.path = %q
 wrk.headers["Authorization"] = "Bearer %s"
 wrk.headers["Accept"] = "application/json"
-`, token)
+`, path, token)
 }
 
-// fetchBodies gets the fake's real answers, so the ceiling answers bodies
-// of the same size, and a token for the list scenario.
-func fetchBodies(base string) (tokenBody, listBody []byte, token string, err error) {
+const (
+	listPath = "/api/now/table/incident?sysparm_limit=100"
+	// largePath is the issue's filtered, ordered query.
+	largePath = "/api/now/table/incident?sysparm_query=active%3Dtrue%5Epriority%3D1%5EORDERBYDESCsys_updated_on&sysparm_limit=100"
+)
+
+// fetchToken runs a password grant and returns the answer and the token.
+func fetchToken(base string) ([]byte, string, error) {
 	resp, err := http.Post(base+"/oauth_token.do", "application/x-www-form-urlencoded", strings.NewReader(tokenForm))
 	if err != nil {
-		return nil, nil, "", err
+		return nil, "", err
 	}
-	tokenBody, _ = io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.Unmarshal(tokenBody, &tok); err != nil || tok.AccessToken == "" {
-		return nil, nil, "", fmt.Errorf("token answer %d: %s", resp.StatusCode, tokenBody)
+	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
+		return nil, "", fmt.Errorf("token answer %d: %s", resp.StatusCode, body)
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/now/table/incident?sysparm_limit=100", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return body, tok.AccessToken, nil
+}
+
+// fetchList GETs path with a bearer token and checks it holds 100 records.
+func fetchList(base, path, token string) ([]byte, error) {
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
-	listBody, _ = io.ReadAll(res.Body)
+	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, nil, "", fmt.Errorf("list answer %d", res.StatusCode)
+		return nil, fmt.Errorf("GET %s: status %d", path, res.StatusCode)
 	}
 	var list struct {
 		Result []json.RawMessage `json:"result"`
 	}
-	if err := json.Unmarshal(listBody, &list); err != nil || len(list.Result) != 100 {
-		return nil, nil, "", fmt.Errorf("list answer has %d records, want 100", len(list.Result))
+	if err := json.Unmarshal(body, &list); err != nil || len(list.Result) != 100 {
+		return nil, fmt.Errorf("GET %s: %d records, want 100", path, len(list.Result))
 	}
-	return tokenBody, listBody, tok.AccessToken, nil
+	return body, nil
 }
 
-// configWith100Incidents adds incidents so a page of 100 exists.
-func configWith100Incidents(dir string) (string, error) {
-	var recs []map[string]string
-	for i := 0; i < 100; i++ {
-		recs = append(recs, map[string]string{
-			"sys_id":            fmt.Sprintf("%032x", 0xbe0000+i),
+// writeConfig writes a config adding n incidents (sys_ids that never clash
+// with the seed's). Above 100 they vary like real data, for the query.
+func writeConfig(dir, name string, n int) (string, error) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	users := []string{"6816f79cc0a8016401c5a33be04be441", "681ccaf9c0a8016400b98a06818d57c7", "46d44a23a9fe19810012d100cca80666"}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	recs := make([]map[string]string, n)
+	for i := range recs {
+		updated := start.Add(time.Duration(rng.Int64N(int64(400 * 24 * time.Hour))))
+		recs[i] = map[string]string{
+			"sys_id":            fmt.Sprintf("be%030x", i),
 			"number":            fmt.Sprintf("INC1%06d", i),
 			"short_description": fmt.Sprintf("Load test incident %d", i),
 			"priority":          strconv.Itoa(i%5 + 1),
 			"active":            "true",
-			"caller_id":         "6816f79cc0a8016401c5a33be04be441",
-		})
+			"caller_id":         users[0],
+		}
+		if n > 100 {
+			recs[i]["active"] = []string{"true", "false"}[rng.IntN(2)]
+			recs[i]["priority"] = strconv.Itoa(1 + rng.IntN(5))
+			recs[i]["caller_id"] = users[rng.IntN(len(users))]
+			recs[i]["sys_updated_on"] = updated.Format("2006-01-02 15:04:05")
+		}
 	}
 	data, err := json.Marshal(map[string]any{"rows": []any{map[string]any{"table": "incident", "records": recs}}})
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "config.json")
+	path := filepath.Join(dir, name)
 	return path, os.WriteFile(path, data, 0o600)
 }
 
-func run(sncheck string, dur time.Duration, conns, threads int) error {
+func median[T int64 | float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// samples collects one scenario's runs.
+type samples struct {
+	reqs          []float64
+	p99, cpu, p50 []time.Duration
+}
+
+func (s *samples) add(r result) {
+	s.reqs = append(s.reqs, r.reqs)
+	s.p50 = append(s.p50, r.p50)
+	s.p99 = append(s.p99, r.p99)
+	s.cpu = append(s.cpu, r.cpuReq)
+}
+
+func run(c config) error {
 	if _, err := exec.LookPath("wrk"); err != nil {
-		return errors.New("wrk is not installed (apt-get install wrk)")
+		return errors.New("wrk is not installed (apt-get install -y wrk)")
+	}
+	if _, err := os.Stat(c.sncheck); err != nil {
+		return fmt.Errorf("no sncheck binary at %s (go build -o bin/sncheck ./cmd/sncheck): %w", c.sncheck, err)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -305,67 +400,253 @@ func run(sncheck string, dur time.Duration, conns, threads int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := configWith100Incidents(dir)
+	cfg, err := writeConfig(dir, "config.json", 100)
 	if err != nil {
 		return err
 	}
-	fake, err := start("fake", func(addr string) []string {
-		return []string{sncheck, "serve", "--addr", addr, "--config", cfg, "--log-level", "error"}
-	})
+	loadBefore := loadAvg()
+	fakeArgs := func(config string) func(string) []string {
+		return func(addr string) []string {
+			return []string{c.sncheck, "serve", "--addr", addr, "--config", config, "--log-level", "error"}
+		}
+	}
+
+	// The answers the ceiling repeats, taken from the fake.
+	probe, err := start("fake", fakeArgs(cfg), 20*time.Second)
 	if err != nil {
 		return err
 	}
-	tokenBody, listBody, token, err := fetchBodies(fake.url)
+	tokenBody, token, err := fetchToken(probe.url)
 	if err != nil {
-		fake.stop()
+		probe.stop()
+		return err
+	}
+	listBody, err := fetchList(probe.url, listPath, token)
+	probe.stop()
+	if err != nil {
 		return err
 	}
 	tokFile, listFile := filepath.Join(dir, "token.json"), filepath.Join(dir, "list.json")
 	_ = os.WriteFile(tokFile, tokenBody, 0o600)
 	_ = os.WriteFile(listFile, listBody, 0o600)
-	ceil, err := start("ceiling", func(addr string) []string {
-		return []string{self, "-serve-ceiling", addr, tokFile, listFile}
-	})
+	ceilArgs := func(addr string) []string { return []string{self, "-serve-ceiling", addr, tokFile, listFile} }
+
+	// Start-up, alternating so that both see the same machine.
+	var fakeUp, ceilUp []time.Duration
+	for range c.startups {
+		for _, which := range []string{"ceiling", "fake"} {
+			args := ceilArgs
+			if which == "fake" {
+				args = fakeArgs(cfg)
+			}
+			s, err := start(which, args, 20*time.Second)
+			if err != nil {
+				return err
+			}
+			s.stop()
+			if which == "fake" {
+				fakeUp = append(fakeUp, s.startup)
+			} else {
+				ceilUp = append(ceilUp, s.startup)
+			}
+		}
+	}
+	phases, err := startupPhases(c.startupProg, c.startups)
 	if err != nil {
-		fake.stop()
 		return err
 	}
 
-	type row struct {
-		name       string
-		fake, ceil result
+	// Load: one long-lived process each, runs alternating.
+	fake, err := start("fake", fakeArgs(cfg), 20*time.Second)
+	if err != nil {
+		return err
 	}
-	var rows []row
-	for _, sc := range []struct {
-		name   string
-		script string
-	}{{"token (password grant)", tokenScript()}, {"table GET 100 records", listScript(token)}} {
-		c, err := load(ceil, sc.script, dur, conns, threads)
-		if err != nil {
-			return err
+	defer fake.stop()
+	ceil, err := start("ceiling", ceilArgs, 20*time.Second)
+	if err != nil {
+		return err
+	}
+	defer ceil.stop()
+	_, token, err = fetchToken(fake.url)
+	if err != nil {
+		return err
+	}
+	type scenario struct {
+		name, script string
+		fake, ceil   samples
+	}
+	scenarios := []*scenario{
+		{name: "token (password grant, keep-alive)", script: tokenScript()},
+		{name: "table GET 100 records", script: getScript(listPath, token)},
+	}
+	for range c.runs {
+		for _, sc := range scenarios {
+			r, err := load(ceil, sc.script, c.dur, c.conns, c.threads)
+			if err != nil {
+				return err
+			}
+			sc.ceil.add(r)
+			if r, err = load(fake, sc.script, c.dur, c.conns, c.threads); err != nil {
+				return err
+			}
+			sc.fake.add(r)
 		}
-		f, err := load(fake, sc.script, dur, conns, threads)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, row{sc.name, f, c})
 	}
 	fakeRSS, _ := peakRSS(fake.cmd.Process.Pid)
 	ceilRSS, _ := peakRSS(ceil.cmd.Process.Pid)
-	fake.stop()
-	ceil.stop()
 
-	fmt.Printf("loadrun %s: wrk -t%d -c%d -d%s on loopback, %d cores\n\n", time.Now().UTC().Format("2006-01-02"), threads, conns, dur, numCPU())
-	fmt.Printf("| scenario | fake req/s | ceiling req/s | ratio | fake p99 | ceiling p99 | fake CPU/req | ceiling CPU/req |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		fmt.Printf("| %s | %.0f | %.0f | %.2f | %s | %s | %s | %s |\n", r.name, r.fake.reqs, r.ceil.reqs, r.fake.reqs/r.ceil.reqs,
-			r.fake.p99, r.ceil.p99, r.fake.cpuReq, r.ceil.cpuReq)
+	var large *largeResult
+	if c.large > 0 {
+		if large, err = runLarge(c, dir); err != nil {
+			return err
+		}
 	}
-	fmt.Printf("| start-up to first token answer | %s | %s | %.2f× | | | | |\n", fake.startup.Round(time.Microsecond), ceil.startup.Round(time.Microsecond),
-		float64(fake.startup)/float64(ceil.startup))
-	fmt.Printf("| peak RSS | %.1f MiB | %.1f MiB | %.2f× | | | | |\n", float64(fakeRSS)/(1<<20), float64(ceilRSS)/(1<<20), float64(fakeRSS)/float64(ceilRSS))
+
+	fmt.Printf("loadrun %s: %d cores, load average %s before and %s after; wrk -t%d -c%d -d%s on loopback;\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), numCPU(), loadBefore, loadAvg(), c.threads, c.conns, c.dur)
+	fmt.Printf("medians of %d load runs and %d start-ups per server, fake and ceiling alternating.\n\n", c.runs, c.startups)
+	fmt.Printf("| scenario | fake | ceiling | ratio | target | met |\n|---|---|---|---|---|---|\n")
+	verdict := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "NO"
+	}
+	for _, sc := range scenarios {
+		f, ce := median(sc.fake.reqs), median(sc.ceil.reqs)
+		fmt.Printf("| %s, req/s | %.0f | %.0f | %.2f× | ≥ 0.5× | %s |\n", sc.name, f, ce, f/ce, verdict(f/ce >= 0.5))
+	}
+	fu, cu := median(fakeUp), median(ceilUp)
+	fmt.Printf("| start-up to first token answer | %s | %s | %.2f× | ≤ 2× | %s |\n", round(fu), round(cu),
+		float64(fu)/float64(cu), verdict(float64(fu) <= 2*float64(cu)))
+	fmt.Printf("| peak RSS after the load runs | %.1f MiB | %.1f MiB | %.2f× | | |\n", mib(fakeRSS), mib(ceilRSS), float64(fakeRSS)/float64(ceilRSS))
+	if large != nil {
+		fmt.Printf("| %dk incidents: serve start-up (parse config, seed, first token) | %s | | | | |\n", c.large/1000, round(large.startup))
+		fmt.Printf("| %dk incidents: query p50 / p99, 1 connection | %s / %s | | | ≤ 20 ms | %s |\n", c.large/1000,
+			round(large.query.p50), round(large.query.p99), verdict(large.query.p50 <= 20*time.Millisecond))
+		fmt.Printf("| %dk incidents: peak RSS | %.1f MiB | | | ≤ 400 MB | %s |\n", c.large/1000, mib(large.rss), verdict(large.rss <= 400e6))
+	}
+
+	fmt.Printf("\n| detail (medians) | fake p99 | ceiling p99 | fake CPU/req | ceiling CPU/req |\n|---|---|---|---|---|\n")
+	for _, sc := range scenarios {
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", sc.name, round(median(sc.fake.p99)), round(median(sc.ceil.p99)),
+			round(median(sc.fake.cpu)), round(median(sc.ceil.cpu)))
+	}
+	fmt.Printf("\nstart-up samples: fake %s; ceiling %s\n", fmtDurs(fakeUp), fmtDurs(ceilUp))
+	if len(phases) > 0 {
+		fmt.Printf("\nin-process start-up phases of the fake (medians of %d cold starts):\n", c.startups)
+		for _, p := range phases {
+			fmt.Printf("  %-62s %s\n", p.name, p)
+		}
+	}
 	return nil
 }
+
+type largeResult struct {
+	startup time.Duration
+	rss     int64
+	query   result
+}
+
+// runLarge starts the fake with c.large extra incidents and loads the
+// filtered, ordered query with one connection, so that the latencies are
+// per request and not queueing.
+func runLarge(c config, dir string) (*largeResult, error) {
+	cfg, err := writeConfig(dir, "large.json", c.large)
+	if err != nil {
+		return nil, err
+	}
+	s, err := start("fake (large)", func(addr string) []string {
+		return []string{c.sncheck, "serve", "--addr", addr, "--config", cfg, "--log-level", "error"}
+	}, 2*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	_, token, err := fetchToken(s.url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fetchList(s.url, largePath, token); err != nil {
+		return nil, err
+	}
+	q, err := load(s, getScript(largePath, token), c.largeDur, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	rss, _ := peakRSS(s.cmd.Process.Pid)
+	return &largeResult{startup: s.startup, rss: rss, query: q}, nil
+}
+
+type phaseMedian struct {
+	name  string
+	v     int64 // nanoseconds, or bytes when isMiB
+	isMiB bool
+}
+
+func (p phaseMedian) String() string {
+	if p.isMiB {
+		return fmt.Sprintf("%.1f MiB", mib(p.v))
+	}
+	return round(time.Duration(p.v)).String()
+}
+
+// startupPhases runs the startup program n times and returns each phase's
+// median.
+func startupPhases(prog string, n int) ([]phaseMedian, error) {
+	if prog == "" {
+		return nil, nil
+	}
+	var names []string
+	byName := map[string][]int64{} // nanoseconds, or bytes when isMiB
+	isMiB := map[string]bool{}
+	for range n {
+		out, err := exec.Command(prog).Output()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", prog, err)
+		}
+		var ps []struct {
+			Name string  `json:"name"`
+			NS   int64   `json:"ns"`
+			MiB  float64 `json:"mib"`
+		}
+		if err := json.Unmarshal(out, &ps); err != nil {
+			return nil, fmt.Errorf("%s: %w", prog, err)
+		}
+		for _, p := range ps {
+			if _, ok := byName[p.Name]; !ok {
+				names = append(names, p.Name)
+			}
+			byName[p.Name] = append(byName[p.Name], p.NS+int64(p.MiB*(1<<20)))
+			isMiB[p.Name] = p.MiB != 0
+		}
+	}
+	out := make([]phaseMedian, 0, len(names))
+	for _, name := range names {
+		out = append(out, phaseMedian{name, median(byName[name]), isMiB[name]})
+	}
+	return out, nil
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(100 * time.Nanosecond)
+}
+
+func fmtDurs(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.Round(100 * time.Microsecond).String()
+	}
+	return strings.Join(parts, " ")
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 func numCPU() int {
 	data, _ := os.ReadFile("/proc/cpuinfo")

@@ -89,6 +89,7 @@ func (s *suite) setUp(ctx SpecContext) {
 	t, err := s.newTarget(ctx)
 	Expect(err).NotTo(HaveOccurred(), "setting up the target")
 	DeferCleanup(t.Close)
+	DeferCleanup(suites.AttachTargetJournal, t) // report hook: the fake's journal for the report's timeline (suites/timeline.go)
 	s.target, s.creds, s.base = t, t.Credentials(), t.BaseURL()
 	s.client = countingClient(t.HTTPClient(ctx), &s.requests)
 	s.memo = map[string]*suites.Answer{}

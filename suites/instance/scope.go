@@ -24,7 +24,7 @@ func describeScopes(s *suite) {
 		)
 
 		BeforeEach(func(ctx SpecContext) {
-			s.controller("configuration: the specs change the instance's API access scopes")
+			s.controller("configuration (the checks change the instance's API access scopes)")
 			admin := s.userBasic()
 			// A fixed name: the 403's detail names it, and runs are compared.
 			scopeName = "sncheck_scope_check"

@@ -162,6 +162,7 @@ func (e *Env) prepare(ctx context.Context, spec instanceSpec) error {
 		e.Fake, e.ctl, e.canary = srv, srv, c
 		e.cleanup(srv.Close)
 	}
+	e.ctl = markingController(e.ctl) // report hook: timeline marks (timeline.go)
 	now, err := e.ctl.Now(ctx)
 	if err != nil {
 		return err
@@ -199,6 +200,7 @@ func (e *Env) cleanup(f func()) {
 
 // close runs the cleanups.
 func (e *Env) close() {
+	e.attachTimeline() // report hook: the check's journal for the report's timeline (timeline.go)
 	e.mu.Lock()
 	fs := e.cleanups
 	e.cleanups = nil

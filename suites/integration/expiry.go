@@ -28,8 +28,8 @@ var _ = define(IntegrationCheck{
 
 func checkReauthRequired(ctx context.Context, env *Env) Result {
 	scenarios := []struct {
-		what  string
-		break_ func() error
+		what        string
+		breakTokens func() error
 	}{
 		{"after the refresh token expired (the fake's clock moved 100 days)", func() error { return env.Advance(ctx, refreshLife) }},
 		{"after its access and refresh tokens were revoked", func() error {
@@ -42,7 +42,7 @@ func checkReauthRequired(ctx context.Context, env *Env) Result {
 		if r != nil {
 			return *r
 		}
-		if err := sc.break_(); err != nil {
+		if err := sc.breakTokens(); err != nil {
 			return fail("sncheck could not break the integration's tokens: %v", err)
 		}
 		mark, err := env.Mark(ctx)

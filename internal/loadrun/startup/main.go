@@ -1,12 +1,15 @@
 // Command startup times the phases of the fake's start-up in a fresh
-// process, as `sncheck serve` runs them: parsing the embedded seed, building
-// the server, reading the seeded credentials for the banner, and answering
-// the first token request. internal/loadrun runs it several times and
-// prints the medians next to the process start-up it measures from outside.
+// process, as `sncheck serve` runs them: parsing the embedded seed (and the
+// config file given as its argument), building the server, reading the
+// seeded credentials for the banner, and answering the first token request.
+// It then prints the live heap and the peak RSS. internal/loadrun runs it
+// several times and prints the medians next to the process start-up it
+// measures from outside.
+//
+//	go run ./internal/loadrun/startup [config.json]
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +46,6 @@ func main() {
 }
 
 func run() error {
-	ctx := context.Background()
 	var phases []phase
 	mark := time.Now()
 	lap := func(name string) {
@@ -54,16 +57,30 @@ func run() error {
 		return err
 	}
 	lap("fixtures.Default (parse and validate the embedded seed)")
-	srv, err := fakesn.New(fakesn.Options{})
+	var opts fakesn.Options
+	if len(os.Args) > 1 {
+		// As `sncheck serve --config FILE` reads it.
+		data, err := os.ReadFile(os.Args[1])
+		if err != nil {
+			return err
+		}
+		if opts.Config, err = fixtures.Parse(data); err != nil {
+			return err
+		}
+		lap("fixtures.Parse (the config file)")
+	}
+	srv, err := fakesn.New(opts)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	lap("fakesn.New (seed, store, indexes)")
-	if _, err := srv.Snapshot(ctx); err != nil {
-		return err
-	}
-	lap("Server.Snapshot (serve reads the banner's credentials)")
+	// What `sncheck serve` reads for its banner.
+	srv.RecordField("sys_user", fixtures.AdminSysID, "user_name")
+	srv.CheckUserPassword("admin", "admin")
+	srv.RecordField("oauth_entity", fixtures.OAuthEntitySysID, "client_id")
+	srv.CheckClientSecret(fixtures.OAuthClientID, fixtures.OAuthClientSecret)
+	lap("banner credentials (serve reads the seeded admin and client)")
 	form := url.Values{"grant_type": {"password"}, "client_id": {fixtures.OAuthClientID},
 		"client_secret": {fixtures.OAuthClientSecret}, "username": {"admin"}, "password": {"admin"}}.Encode()
 	client := &http.Client{Transport: srv.Transport()}
@@ -77,10 +94,34 @@ func run() error {
 		return fmt.Errorf("first token request: status %d", resp.StatusCode)
 	}
 	lap("first token request (in memory)")
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	phases = append(phases, phase{Name: "live heap after start-up (MiB)", MiB: float64(m.HeapAlloc) / (1 << 20)})
+	if hwm, ok := peakRSS(); ok {
+		phases = append(phases, phase{Name: "peak RSS (MiB)", MiB: hwm})
+	}
+	runtime.KeepAlive(srv)
 	return json.NewEncoder(os.Stdout).Encode(phases)
 }
 
 type phase struct {
-	Name string `json:"name"`
-	NS   int64  `json:"ns"`
+	Name string  `json:"name"`
+	NS   int64   `json:"ns,omitempty"`
+	MiB  float64 `json:"mib,omitempty"`
+}
+
+// peakRSS is this process's VmHWM on Linux.
+func peakRSS() (float64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024, err == nil
+		}
+	}
+	return 0, false
 }

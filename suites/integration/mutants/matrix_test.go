@@ -87,6 +87,7 @@ func (m *matrix) get(row, id string) (integration.Result, bool) {
 // bug is caught by the checks named for it, and that docs/mutant-matrix.md
 // shows this run's matrix.
 func TestMutantMatrix(t *testing.T) {
+	t.Parallel()
 	checks := integration.Checks()
 	bugs := snclient.BugList()
 	m := &matrix{res: map[string]map[string]integration.Result{}}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sncheck/sncheck/suites"
+)
+
+// TestVerifyTranscripts checks verify's refusals of a bad command line:
+// exit code 2 and one clear line, before any suite runs.
+func TestVerifyTranscripts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		wantCode int
+	}{
+		{name: "verify-h", args: []string{"verify", "-h"}, wantCode: exitOK},
+		{name: "verify-no-command", args: []string{"verify"}, wantCode: exitUsage},
+		{name: "verify-no-command-after-dashes", args: []string{"verify", "--grant", "password", "--"}, wantCode: exitUsage},
+		{name: "verify-bad-grant", args: []string{"verify", "--grant", "implicit", "--", "true"}, wantCode: exitUsage},
+		{name: "verify-bad-grant-env", env: map[string]string{"SNCHECK_GRANT": "implicit"}, args: []string{"verify", "--", "true"}, wantCode: exitUsage},
+		{name: "verify-unknown-check", args: []string{"verify", "--check", "OAUTH-TOKEN-SHAPE", "--", "true"}, wantCode: exitUsage},
+		{name: "verify-bad-label-filter", args: []string{"verify", "--label-filter", "auth &&", "--", "true"}, wantCode: exitUsage},
+		{name: "verify-adapter-not-found", args: []string{"verify", "--", "./no-such-adapter-here"}, wantCode: exitUsage},
+		{name: "verify-bad-timeout", args: []string{"verify", "--timeout", "0s", "--", "true"}, wantCode: exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := runCaptured(t, tt.args, tt.env)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstderr:\n%s", code, tt.wantCode, stderr)
+			}
+			var b strings.Builder
+			for k, v := range tt.env {
+				fmt.Fprintf(&b, "$ export %s=%s\n", k, v)
+			}
+			fmt.Fprintf(&b, "$ %s\nexit %d\n-- stdout --\n%s-- stderr --\n%s", strings.Join(append([]string{"sncheck"}, tt.args...), " "), code, stdout, stderr)
+			checkGolden(t, filepath.Join("testdata", tt.name+".txt"), b.String())
+		})
+	}
+}
+
+// binaries builds sncheck and the reference adapter once, for the tests
+// that run verify end to end (the suite runs in a child process, which
+// must be the real binary).
+var binaries = sync.OnceValues(func() (map[string]string, error) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "sncheck-verify-test-")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, pkg := range map[string]string{
+		"sncheck":           "github.com/sncheck/sncheck/cmd/sncheck",
+		"sncheck-reference": "github.com/sncheck/sncheck/examples/reference/cmd/sncheck-reference",
+	} {
+		bin := filepath.Join(dir, name)
+		if b, err := exec.Command(goTool, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("building %s: %v\n%s", pkg, err, b)
+		}
+		out[name] = bin
+	}
+	return out, nil
+})
+
+// runBinary runs the built sncheck with args and returns its exit code
+// and output.
+func runBinary(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	bins, err := binaries()
+	if err != nil {
+		t.Skipf("cannot build the binaries: %v", err)
+	}
+	cmd := exec.Command(bins["sncheck"], args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+// TestVerifyEndToEnd runs `sncheck verify` against the reference adapter:
+// passing checks exit 0 with progress, summary and a saved run; a broken
+// adapter exits 3 with the failing check's explanation and hint.
+func TestVerifyEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bins, err := binaries()
+	if err != nil {
+		t.Skipf("cannot build the binaries: %v", err)
+	}
+	ref := bins["sncheck-reference"]
+
+	t.Run("passes", func(t *testing.T) {
+		t.Parallel()
+		save := filepath.Join(t.TempDir(), "run.json")
+		code, stdout, stderr := runBinary(t, "verify", "--check", "AUTH-GRANT", "--check", "REFRESH-ON-EXPIRY",
+			"--check", "AUTH-STATE-CHECKED", "--save", save, "--", ref)
+		if code != exitOK {
+			t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^sncheck verify: integration suite against \S+sncheck-reference \(password grant\), a fresh fake per check$`),
+			regexp.MustCompile(`(?m)^✓ AUTH-GRANT \(\d+\.\d\ds\)$`),
+			regexp.MustCompile(`(?m)^✓ REFRESH-ON-EXPIRY \(\d+\.\d\ds\)$`),
+			regexp.MustCompile(`(?m)^- AUTH-STATE-CHECKED \(\d+\.\d\ds\): does not apply to the password grant: state exists only in the authorization-code flow$`),
+			regexp.MustCompile(`(?m)^3 checks: 2 passed, 0 failed, 1 skipped in `),
+		} {
+			if !want.MatchString(stdout) {
+				t.Errorf("stdout does not match %v:\n%s", want, stdout)
+			}
+		}
+		run, err := suites.ReadRunFile(save)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Suite != "integration" || run.Summary != (suites.Summary{Passed: 2, Skipped: 1}) {
+			t.Errorf("saved run: suite %q, summary %+v; want integration, 2 passed, 1 skipped", run.Suite, run.Summary)
+		}
+	})
+
+	t.Run("authorization_code", func(t *testing.T) {
+		t.Parallel()
+		code, stdout, stderr := runBinary(t, "verify", "--grant", "authorization_code", "--label-filter", "auth", "--", ref)
+		if code != exitOK {
+			t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "✓ AUTH-STATE-CHECKED") || !strings.Contains(stdout, "✓ AUTH-PKCE-PUBLIC") {
+			t.Errorf("stdout lacks the authorization-code checks:\n%s", stdout)
+		}
+	})
+
+	t.Run("catches a bug", func(t *testing.T) {
+		t.Parallel()
+		code, stdout, stderr := runBinary(t, "verify", "--check", "SECRETS-NOT-LOGGED", "--check", "AUTH-GRANT", "--", ref, "-bug", "log-secret")
+		if code != exitChecksFailed {
+			t.Fatalf("exit code %d, want 3\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		for _, want := range []string{
+			"✓ AUTH-GRANT", "✗ SECRETS-NOT-LOGGED",
+			"2 checks: 1 passed, 1 failed, 0 skipped",
+			"The integration's output", "contains the client secret",
+			"hint: log requests without their bodies",
+		} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, stdout)
+			}
+		}
+		if !strings.Contains(stderr, "1 of 2 checks failed: SECRETS-NOT-LOGGED") {
+			t.Errorf("stderr lacks the failing check:\n%s", stderr)
+		}
+	})
+
+	t.Run("dead adapter", func(t *testing.T) {
+		t.Parallel()
+		code, stdout, stderr := runBinary(t, "verify", "--check", "AUTH-GRANT", "--", "false")
+		if code != exitChecksFailed {
+			t.Fatalf("exit code %d, want 3\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "✗ AUTH-GRANT") || !strings.Contains(stdout, "adapter") {
+			t.Errorf("stdout does not explain the dead adapter:\n%s", stdout)
+		}
+	})
+}
