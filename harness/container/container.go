@@ -67,8 +67,12 @@ func WithBuildLog(w io.Writer) Option { return func(c *config) { c.buildLog = w 
 type Container struct {
 	testcontainers.Container
 	url   string
+	token string
 	admin *fakesn.AdminClient
 }
+
+// AdminToken is the fake's control-API token (a secret: do not print it).
+func (c *Container) AdminToken() string { return c.token }
 
 // URL is the fake's base URL as reachable from the host.
 func (c *Container) URL() string { return c.url }
@@ -117,7 +121,7 @@ func Run(ctx context.Context, opts ...Option) (*Container, error) {
 		}
 		if err == nil {
 			url := "http://" + host + ":" + port
-			return &Container{Container: ctr, url: url, admin: fakesn.NewAdminClient(url, cfg.adminToken, nil)}, nil
+			return &Container{Container: ctr, url: url, token: cfg.adminToken, admin: fakesn.NewAdminClient(url, cfg.adminToken, nil)}, nil
 		}
 	}
 	_ = ctr.Terminate(context.Background())
@@ -154,20 +158,26 @@ func DockerAvailable() error {
 	return nil
 }
 
-// ensureImage builds the image from the repository when it is missing:
-// a static binary and the host's CA bundle, copied into FROM scratch.
 func ensureImage(ctx context.Context, cfg *config) error {
-	if exec.CommandContext(ctx, "docker", "image", "inspect", cfg.image).Run() == nil {
+	return EnsureImage(ctx, cfg.image, cfg.repoRoot, cfg.buildLog)
+}
+
+// EnsureImage builds image from the repository at root (found from the
+// working directory when empty) unless Docker already has it.
+func EnsureImage(ctx context.Context, image, root string, log io.Writer) error {
+	if exec.CommandContext(ctx, "docker", "image", "inspect", image).Run() == nil {
 		return nil
 	}
-	root := cfg.repoRoot
 	if root == "" {
 		var err error
 		if root, err = findRepoRoot(); err != nil {
 			return err
 		}
 	}
-	return BuildImage(ctx, root, cfg.image, cfg.buildLog)
+	if log == nil {
+		log = io.Discard
+	}
+	return BuildImage(ctx, root, image, log)
 }
 
 // BuildImage builds the fake's image from the repository at root.

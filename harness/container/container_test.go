@@ -6,12 +6,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sncheck/sncheck/fakesn"
 	"github.com/sncheck/sncheck/harness/container"
+	"github.com/sncheck/sncheck/suites"
 )
 
 func TestMain(m *testing.M) {
@@ -68,5 +71,38 @@ func TestContainerServesTheFake(t *testing.T) {
 	err = fakesn.NewAdminClient(c.URL(), "", nil).Health(ctx)
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("control API without the admin token: got %v, want a 403 refusal", err)
+	}
+}
+
+// TestInstanceSuiteAgainstTheContainer runs the whole instance suite, as
+// `sncheck check --url` does, against the fake in a container.
+func TestInstanceSuiteAgainstTheContainer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("container: skipped in -short mode: builds an image and starts Docker containers")
+	}
+	c := container.RunForTest(t)
+	bin := filepath.Join(t.TempDir(), "sncheck")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/sncheck")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building sncheck: %v\n%s", err, out)
+	}
+	save := filepath.Join(t.TempDir(), "run.json")
+	cmd := exec.Command(bin, "check", "--url", c.URL(), "--save", save)
+	cmd.Env = append(os.Environ(), "SNCHECK_ADMIN_TOKEN="+c.AdminToken(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sncheck check against the container: %v\n%s", err, out)
+	}
+	run, err := suites.ReadRunFile(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Target.Name != "fake-url" || run.Summary.Failed != 0 || run.Summary.Passed < 40 {
+		t.Errorf("run: target %q, %d passed, %d failed; want the fake at a URL with every check passing\n%s",
+			run.Target.Name, run.Summary.Passed, run.Summary.Failed, out)
+	}
+	if strings.Contains(string(out), c.AdminToken()) {
+		t.Error("the output shows the admin token")
 	}
 }

@@ -200,8 +200,15 @@ func (p *Proxy) Close() {
 
 // spend counts one request to the instance against the budget.
 func (p *Proxy) spend() bool {
-	n := p.sent.Add(1)
-	return p.maxReq <= 0 || n <= p.maxReq
+	for {
+		n := p.sent.Load()
+		if p.maxReq > 0 && n >= p.maxReq {
+			return false
+		}
+		if p.sent.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 func loopbackHost(h string) bool {

@@ -29,6 +29,7 @@ const (
 // exchange is one request on its way through the proxy.
 type exchange struct {
 	entry      *fakesn.JournalEntry
+	start      time.Time
 	req        *http.Request // as the integration sent it
 	clientBase string        // the proxy's origin as the integration called it
 	route      tableRoute
@@ -41,6 +42,7 @@ type exchange struct {
 
 	forwarded bool // sent to the instance
 	deliver   bool // the instance's answer reaches the integration (not status_after)
+	committed bool // journaled
 
 	// From the instance's answer.
 	status    int
@@ -66,7 +68,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := fakesn.RequestEntry(r)
 	e.Time = start.UTC()
 	e.WallTime = e.Time
-	st := &exchange{entry: &e, req: r, clientBase: clientBase(r), route: parseTableRoute(r.URL)}
+	st := &exchange{entry: &e, start: start, req: r, clientBase: clientBase(r), route: parseTableRoute(r.URL)}
 	readForm(r, st)
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
@@ -78,7 +80,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeProxyError(rec, http.StatusBadGateway, "Bad Gateway", "sncheck proxy: internal error")
 			}
 		}
-		p.finish(st, rec, start, aborted)
+		if !st.committed {
+			status := rec.status
+			if status == 0 && !aborted {
+				status = http.StatusOK
+			}
+			p.commit(st, status)
+		}
 		if aborted {
 			panic(v)
 		}
@@ -90,7 +98,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, st *exchange) {
 	e := st.entry
 	if p.hibernating.Load() {
-		writeLocal(w, st, false, fakesn.WriteHibernating)
+		p.writeLocal(w, st, false, fakesn.WriteHibernating)
 		return
 	}
 	if p.faults.Armed() {
@@ -107,9 +115,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, st *exchange) {
 			e.Fault = f.ID
 			switch f.Action {
 			case fakesn.FaultHibernate:
-				writeLocal(w, st, false, fakesn.WriteHibernating)
+				p.writeLocal(w, st, false, fakesn.WriteHibernating)
 				return
 			case fakesn.FaultDrop:
+				p.commit(st, 0) // journaled, with status 0, before the integration sees the drop
 				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					_ = conn.Close()
 				}
@@ -118,10 +127,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, st *exchange) {
 				p.revokePresented(r.Context(), st, grant)
 			case fakesn.FaultStatusAfter:
 				p.forward(&discardWriter{h: http.Header{}}, r, st, false)
-				writeLocal(w, st, f.Body == "", func(w http.ResponseWriter) { fakesn.WriteFault(w, *f) })
+				p.writeLocal(w, st, f.Body == "", func(w http.ResponseWriter) { fakesn.WriteFault(w, *f) })
 				return
 			default:
-				writeLocal(w, st, f.Body == "", func(w http.ResponseWriter) { fakesn.WriteFault(w, *f) })
+				p.writeLocal(w, st, f.Body == "", func(w http.ResponseWriter) { fakesn.WriteFault(w, *f) })
 				return
 			}
 		}
@@ -134,7 +143,10 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, st *exchange) {
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, st *exchange, deliver bool) {
 	st.deliver = deliver
 	if !p.spend() {
-		st.failure = ErrBudgetExhausted.Error()
+		st.failure = "the request budget against the live instance is used up"
+		if deliver {
+			p.commit(st, http.StatusBadGateway)
+		}
 		writeProxyError(w, http.StatusBadGateway, "Bad Gateway", "sncheck proxy: the run's request budget against the live instance is used up")
 		return
 	}
@@ -158,15 +170,27 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	}
 	st.status = resp.StatusCode
 	p.rebaseHeaders(resp.Header, st.clientBase)
+	p.readAnswer(st, resp)
+	if st.deliver {
+		// Journaled before the integration gets a byte: a check reads the
+		// journal as soon as the integration's call returns.
+		p.commit(st, resp.StatusCode)
+	}
+	return nil
+}
+
+// readAnswer reads what the journal needs from the answer: an error
+// envelope's message, a token answer's tokens, a created record's sys_id.
+func (p *Proxy) readAnswer(st *exchange, resp *http.Response) {
 	e := st.entry
 	tokenAnswer := e.API == "oauth_token" && resp.StatusCode == http.StatusOK
 	created := e.API == "table" && e.Method == http.MethodPost && st.route.ok && st.route.sysID == "" && resp.StatusCode == http.StatusCreated
 	if resp.StatusCode < 400 && !tokenAnswer && !created {
-		return nil
+		return
 	}
 	body, complete := peekBody(resp)
 	if !complete {
-		return nil
+		return
 	}
 	switch {
 	case resp.StatusCode >= 400:
@@ -191,7 +215,6 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 			st.created = ans.Result.SysID
 		}
 	}
-	return nil
 }
 
 // peekBody reads up to maxAnswerRead bytes of the answer and puts them
@@ -236,6 +259,9 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 	reason := safeError(err)
 	if st := exchangeFrom(r.Context()); st != nil {
 		st.failure = reason
+		if st.deliver {
+			p.commit(st, http.StatusBadGateway)
+		}
 	}
 	p.logger.Debug("proxy: the instance did not answer", "path", r.URL.Path, "error", reason)
 	writeProxyError(w, http.StatusBadGateway, "Bad Gateway", "sncheck proxy: the instance did not answer: "+reason)
@@ -256,41 +282,42 @@ func writeProxyError(w http.ResponseWriter, status int, message, detail string) 
 // writeLocal answers from the proxy (a fault, the hibernation page),
 // journaling the envelope's message when withMessage is set, as the fake
 // does for its own envelopes.
-func writeLocal(w http.ResponseWriter, st *exchange, withMessage bool, write func(http.ResponseWriter)) {
+func (p *Proxy) writeLocal(w http.ResponseWriter, st *exchange, withMessage bool, write func(http.ResponseWriter)) {
 	buf := &bufferWriter{h: http.Header{}}
 	write(buf)
 	if withMessage && buf.status >= 400 {
 		st.entry.ErrMessage = envelopeMessage(buf.body.Bytes())
 	}
-	for k, vs := range buf.h {
-		w.Header()[k] = vs
-	}
 	if buf.status == 0 {
 		buf.status = http.StatusOK
+	}
+	p.commit(st, buf.status)
+	for k, vs := range buf.h {
+		w.Header()[k] = vs
 	}
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(buf.body.Bytes())
 }
 
-// finish fills in the entry from the exchange and journals it.
-func (p *Proxy) finish(st *exchange, rec *recorder, start time.Time, aborted bool) {
-	e := st.entry
-	e.Status = rec.status
-	if e.Status == 0 && !aborted {
-		e.Status = http.StatusOK
+// commit fills in the entry from the exchange and journals it, once,
+// before the integration sees the answer.
+func (p *Proxy) commit(st *exchange, status int) {
+	if st.committed {
+		return
 	}
+	st.committed = true
+	e := st.entry
+	e.Status = status
 	if st.forwarded {
 		describe(st, p.tokens)
-		if st.deliver {
-			e.ErrMessage = st.errMsg
-		}
+	}
+	if st.deliver {
+		e.ErrMessage = st.errMsg
 		if st.failure != "" {
 			e.ErrMessage = "sncheck proxy: " + st.failure
 		}
-	} else if st.failure != "" {
-		e.ErrMessage = "sncheck proxy: " + st.failure
 	}
-	e.Duration = time.Since(start)
+	e.Duration = time.Since(st.start)
 	p.tokens.learn(st)
 	st.access, st.refresh = "", ""
 	p.journal.Add(*e)
