@@ -43,8 +43,19 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
+# Go benchmarks, then the load run: `sncheck serve` and a bare net/http
+# ceiling loaded with wrk in turn, and the ratio table (docs/performance.md).
+# BENCH picks benchmarks, BENCHTIME sets -benchtime, LOADRUN_FLAGS go to
+# ./internal/loadrun (for example -runs 5 -large 0).
+BENCH ?= .
+BENCHTIME ?= 1s
+LOADRUN_FLAGS ?=
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench: wrk is not installed; the load run needs it (apt-get install -y wrk)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory build
+	$(GO) build -o bin/loadrun-startup ./internal/loadrun/startup
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) run ./internal/loadrun -sncheck bin/sncheck -startup-phases bin/loadrun-startup $(LOADRUN_FLAGS)
 
 # Placeholders until the Ginkgo suites land; then:
 #   $(GO) run github.com/onsi/ginkgo/v2/ginkgo -r -p --randomize-all --randomize-suites \

@@ -1,6 +1,7 @@
 package fakesn
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -97,7 +98,7 @@ func (s *Server) resolvePrincipal(tx *store.Tx, r *http.Request, entry *JournalE
 	}
 	if sess := s.sessions.fromRequest(r, now); sess != nil {
 		entry.AuthKind = "session"
-		if s.opts.RequireUserToken && r.Header.Get("X-UserToken") != sess.UserToken {
+		if s.opts.RequireUserToken && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-UserToken")), []byte(sess.UserToken)) != 1 {
 			return nil, errNotAuthenticated()
 		}
 		u, err := tx.Get("sys_user", sess.UserID)

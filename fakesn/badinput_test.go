@@ -323,22 +323,19 @@ func TestBadInputCatalogue(t *testing.T) {
 		socket := tc.name == "socket"
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			servers := map[bool]struct {
+			type fake struct {
 				s    *Server
 				c    *http.Client
 				base string
-			}{}
+			}
+			fakes := map[bool]*fake{} // by RFCErrors, started when first needed
 			server := func(rfc bool) (*Server, *http.Client, string) {
-				if _, ok := servers[rfc]; !ok {
+				if fakes[rfc] == nil {
 					s, c, base := startBadInputServer(t, socket, rfc)
-					servers[rfc] = struct {
-						s    *Server
-						c    *http.Client
-						base string
-					}{s, c, base}
+					fakes[rfc] = &fake{s, c, base}
 				}
-				x := servers[rfc]
-				return x.s, x.c, x.base
+				f := fakes[rfc]
+				return f.s, f.c, f.base
 			}
 			for _, e := range entries {
 				t.Run(e.name, func(t *testing.T) {
@@ -353,7 +350,7 @@ func TestBadInputCatalogue(t *testing.T) {
 						switch {
 						case e.wantMsg != "":
 							wantError(t, w, e.wantStatus, e.wantMsg, e.wantDetail)
-						case e.wantBody != "" || e.wantStatus == http.StatusOK && e.after == nil:
+						case e.wantBody != "" || e.wantStatus == http.StatusOK && e.after == nil: // a 200 with nothing else to check has an empty body
 							wantStatus(t, w, e.wantStatus)
 							if w.body != e.wantBody {
 								t.Errorf("body:\n got %.300q\nwant %.300q", w.body, e.wantBody)

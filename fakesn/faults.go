@@ -214,8 +214,8 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request) bool {
 	case FaultDrop:
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			_ = conn.Close()
-			return true
 		}
+		// Either way ServeHTTP journals the drop with status 0.
 		panic(http.ErrAbortHandler)
 	case FaultRevoke:
 		s.revokePresented(r, grant)

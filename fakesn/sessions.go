@@ -1,6 +1,7 @@
 package fakesn
 
 import (
+	"container/list"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -21,15 +22,21 @@ type session struct {
 	UserName  string
 	UserToken string // X-UserToken (g_ck) for cookie-only REST calls
 	LastUsed  time.Time
+
+	use *list.Element // in sessions.lru; nil on copies handed out
 }
 
 // sessions is the bounded set of live sessions.
 type sessions struct {
 	max int
 
-	mu      sync.Mutex // guards byID, byStore
+	mu      sync.Mutex // guards byID, byStore, lru
 	byID    map[string]*session
 	byStore map[string]*session
+	// lru orders the sessions by use, most recent first, so that a full
+	// table evicts in constant time: clients that never send cookies back
+	// start a session per request.
+	lru list.List
 }
 
 func newSessions(max int) *sessions {
@@ -53,17 +60,16 @@ func (ss *sessions) create(userID, userName string, now time.Time) *session {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if len(ss.byID) >= ss.max {
-		var oldest *session
-		for _, s := range ss.byID {
-			if oldest == nil || s.LastUsed.Before(oldest.LastUsed) {
-				oldest = s
-			}
+		if last := ss.lru.Back(); last != nil {
+			ss.removeLocked(last.Value.(*session))
 		}
-		ss.removeLocked(oldest)
 	}
 	ss.byID[sess.ID] = sess
 	ss.byStore[sess.StoreID] = sess
-	return sess
+	sess.use = ss.lru.PushFront(sess)
+	cp := *sess
+	cp.use = nil
+	return &cp
 }
 
 func (ss *sessions) removeLocked(s *session) {
@@ -72,6 +78,10 @@ func (ss *sessions) removeLocked(s *session) {
 	}
 	delete(ss.byID, s.ID)
 	delete(ss.byStore, s.StoreID)
+	if s.use != nil {
+		ss.lru.Remove(s.use)
+		s.use = nil
+	}
 }
 
 // fromRequest returns the live session named by the request's cookies.
@@ -95,7 +105,9 @@ func (ss *sessions) fromRequest(r *http.Request, now time.Time) *session {
 		return nil
 	}
 	s.LastUsed = now
+	ss.lru.MoveToFront(s.use)
 	cp := *s
+	cp.use = nil
 	return &cp
 }
 
@@ -114,6 +126,7 @@ func (ss *sessions) reset() {
 	ss.mu.Lock()
 	ss.byID = map[string]*session{}
 	ss.byStore = map[string]*session{}
+	ss.lru.Init()
 	ss.mu.Unlock()
 }
 

@@ -76,6 +76,23 @@ type tableAnswer struct {
 	body   []byte // nil: no body
 	header http.Header
 	err    *Error
+	pooled bool // body came from bodyPool and goes back once written
+}
+
+// bodyPool recycles list bodies: a page of records is hundreds of
+// kilobytes, and a fresh one per request was much of the GC's work.
+var bodyPool sync.Pool // of *[]byte
+
+// maxPooledBody keeps a rare huge page from being held by the pool.
+const maxPooledBody = 4 << 20
+
+// release returns a pooled body once it has been written.
+func (a *tableAnswer) release() {
+	if a.pooled && cap(a.body) <= maxPooledBody {
+		b := a.body[:0]
+		bodyPool.Put(&b)
+	}
+	a.body, a.pooled = nil, false
 }
 
 func failed(e *Error) *tableAnswer { return &tableAnswer{err: e} }
@@ -213,6 +230,7 @@ func (s *Server) serveTable(w http.ResponseWriter, r *http.Request, isRecord boo
 		}
 	}
 	tr.answer(w, ans)
+	ans.release()
 }
 
 // write runs op in a write transaction acting as the caller, so that
@@ -491,7 +509,13 @@ func (tr *tableRequest) list(tx *store.Tx) *tableAnswer {
 	page = page[:min(tr.params.Limit, len(page))]
 
 	enc := tr.encoder(tx, t)
-	body := make([]byte, 0, 64+len(page)*256*max(1, len(enc.cols)/8))
+	var body []byte
+	if bp, ok := bodyPool.Get().(*[]byte); ok {
+		body = *bp
+	}
+	if need := 64 + len(page)*256*max(1, len(enc.cols)/8); cap(body) < need {
+		body = make([]byte, 0, need)
+	}
 	body = append(body, `{"result":[`...)
 	n := 0
 	for i := range page {
@@ -518,7 +542,7 @@ func (tr *tableRequest) list(tx *store.Tx) *tableAnswer {
 			}
 		}
 	}
-	return &tableAnswer{status: http.StatusOK, body: body, header: h}
+	return &tableAnswer{status: http.StatusOK, body: body, header: h, pooled: true}
 }
 
 // parallelScanRows is the table size from which matchRows splits the work

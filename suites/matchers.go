@@ -86,8 +86,10 @@ func (a *Answer) Summary() string {
 	switch {
 	case len(body) == 0:
 		b.WriteString(" with an empty body")
-	case a.Secret:
+	case a.Secret && ShapeJSON(body) != nil:
 		fmt.Fprintf(&b, " with a body shaped %s", ShapeJSON(body))
+	case a.Secret:
+		fmt.Fprintf(&b, " with a %d-byte %s body", len(body), bodyKind(a.Header.Get("Content-Type"), body))
 	default:
 		const max = 300
 		s := strings.Join(strings.Fields(string(body)), " ")

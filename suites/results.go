@@ -307,7 +307,7 @@ func containsString(list []string, s string) bool {
 }
 
 func failureMessage(sr types.SpecReport) string {
-	msg := paragraph(sr.Failure.Message)
+	msg := failureText(sr.Failure.Message)
 	switch {
 	case sr.State.Is(types.SpecStateInterrupted):
 		msg = "interrupted before the check finished"
@@ -326,6 +326,18 @@ func failureMessage(sr types.SpecReport) string {
 		msg = "failed without a message"
 	}
 	return msg
+}
+
+// failureText folds a Gomega failure into one paragraph, joining the
+// spec's description ("the Link header") to the matcher's message with a
+// colon.
+func failureText(msg string) string {
+	first, rest, ok := strings.Cut(strings.TrimSpace(msg), "\n")
+	first = strings.TrimSpace(first)
+	if ok && first != "" && !strings.HasPrefix(first, "Expected") && !strings.ContainsAny(first[len(first)-1:], ".:;!?") {
+		return first + ": " + paragraph(rest)
+	}
+	return paragraph(msg)
 }
 
 var spaces = regexp.MustCompile(`\s+`)

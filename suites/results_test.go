@@ -65,7 +65,7 @@ func TestFromReport(t *testing.T) {
 			{ID: "ZZTEST-ALPHA", Suite: "instance", Statement: "alpha holds", Labels: []string{"instance", "oauth"}, State: StatePassed,
 				DurationSeconds: 1.235, Observations: []Observation{testObservation}},
 			{ID: "ZZTEST-BETA", Suite: "instance", Statement: "beta holds", Labels: []string{"instance", "table"}, State: StateFailed,
-				Message: "the Link header Expected <string>: a to equal <string>: b", Location: "/src/suite.go:42", Hint: "fix beta", DurationSeconds: 1.235},
+				Message: "the Link header: Expected <string>: a to equal <string>: b", Location: "/src/suite.go:42", Hint: "fix beta", DurationSeconds: 1.235},
 			{ID: "ZZTEST-GAMMA", Suite: "instance", Statement: "gamma holds", Labels: []string{"instance", "table", "fake-only"}, State: StateSkipped,
 				SkipReason: "needs the fake's clock: not available against a live instance", DurationSeconds: 1.235},
 		},

@@ -223,11 +223,15 @@ func eventOf(e fakesn.JournalEntry) TimelineEvent {
 		if grant == "refresh_token" {
 			ev.Kind, grant = EventRefresh, "refresh"
 		}
-		ev.Label = grant + " grant " + answer
+		ev.Label = grant + " grant "
+		if ev.Kind == EventRefresh && e.Token != "" {
+			ev.Label += "with refresh token " + e.Token + " "
+		}
+		ev.Label += answer
 		if e.IssuedAccess != "" {
 			ev.Label += ", access token " + e.IssuedAccess
 		}
-		if e.IssuedRefresh != "" {
+		if e.IssuedRefresh != "" && e.IssuedRefresh != e.Token {
 			ev.Label += ", refresh token " + e.IssuedRefresh
 		}
 	case "oauth_auth":
@@ -239,18 +243,35 @@ func eventOf(e fakesn.JournalEntry) TimelineEvent {
 	default:
 		ev.Kind = EventRequest
 		what := e.Path
-		if e.Table != "" {
-			what = e.Table
-			if e.SysID != "" {
-				what += "/" + shortID(e.SysID)
+		table, sysID := e.Table, e.SysID
+		if table == "" {
+			// A fault or hibernation answered before the Table API
+			// could name the table.
+			table, sysID = tableOfPath(e.Path)
+		}
+		if table != "" {
+			what = table
+			if sysID != "" {
+				what += "/" + shortID(sysID)
 			}
 		}
 		ev.Label = e.Method + " " + what + " " + answer
 	}
-	if e.Token != "" && ev.Kind != EventGrant {
+	if e.Token != "" && ev.Kind != EventGrant && ev.Kind != EventRefresh {
 		ev.Label += ", token " + e.Token
 	}
 	return ev
+}
+
+// tableOfPath reads the table and sys_id of a Table API path.
+func tableOfPath(path string) (table, sysID string) {
+	for _, prefix := range []string{"/api/now/table/", "/api/now/v1/table/", "/api/now/v2/table/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			table, sysID, _ = strings.Cut(rest, "/")
+			return table, sysID
+		}
+	}
+	return "", ""
 }
 
 func statusText(status int) string {
@@ -419,7 +440,7 @@ func describeFault(f fakesn.Fault) string {
 	if f.Method != "" {
 		on = append(on, f.Method)
 	}
-	if f.API != "" {
+	if f.API != "" && f.Table == "" {
 		on = append(on, f.API)
 	}
 	if f.GrantType != "" {

@@ -28,7 +28,7 @@ import (
 // the binary re-executes itself as `sncheck __suite instance`.
 
 // checkBindings lists check's flags in the order the help shows them.
-var checkBindings = []envBinding{
+var checkBindings = append([]envBinding{
 	{flag: "instance", env: harness.EnvInstance},
 	{flag: "url", env: harness.EnvURL},
 	{flag: "client-id", env: harness.EnvClientID},
@@ -43,7 +43,7 @@ var checkBindings = []envBinding{
 	{flag: "save"},
 	{flag: "timeout"},
 	{flag: "verbose"},
-}
+}, outputBindings...) // report hook: --quiet, --junit, --json, --html (output.go)
 
 // checkConfig is `sncheck check`'s command line and environment, parsed.
 type checkConfig struct {
@@ -56,6 +56,7 @@ type checkConfig struct {
 	save          string
 	timeout       time.Duration
 	verbose       bool
+	out           *runOutput // report hook: output and report flags (output.go, reports.go)
 }
 
 // multiFlag is a repeatable string flag.
@@ -81,6 +82,7 @@ func (e *env) checkFlags() (*flag.FlagSet, *checkConfig) {
 	fs.StringVar(&c.save, "save", "", "write the run as JSON to this `file` (for sncheck diff and reports)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this `duration`")
 	fs.BoolVar(&c.verbose, "verbose", false, "also show the suite's own (Ginkgo) output")
+	c.out = e.runOutputFlags(fs, &c.verbose) // report hook (output.go)
 	return fs, c
 }
 
@@ -122,6 +124,9 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if err := applyEnv(fs, e.getenv, checkBindings); err != nil {
+		return err
+	}
+	if err := c.out.check("check"); err != nil { // report hook (output.go)
 		return err
 	}
 	for _, name := range []string{"client-secret", "password", "admin-token"} {
@@ -178,7 +183,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		LabelFilter: labelFilter,
 		Checks:      c.checks,
 		Timeout:     c.timeout,
-		Progress:    func(p suites.Progress) { printProgress(out, p) },
+		Progress:    c.out.progress(out), // report hook (output.go)
 		Meta:        suites.RunMeta{Tool: "sncheck", Version: buildVersion(), Target: tgt.info},
 	}
 	if c.verbose {
@@ -199,12 +204,15 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return runtimeError(fmt.Errorf("sncheck check: %w", err))
 	}
-	printSummary(out, run, time.Since(started))
+	c.out.summary(out, run, time.Since(started)) // report hook (output.go)
 	if c.save != "" {
 		if err := saveRun(c.save, run); err != nil {
 			return runtimeError(fmt.Errorf("sncheck check: --save: %w", err))
 		}
 		fmt.Fprintf(out, "saved the run to %s\n", c.save)
+	}
+	if err := c.out.writeReports(out, run); err != nil { // report hook (reports.go)
+		return runtimeError(fmt.Errorf("sncheck check: %w", err))
 	}
 	switch {
 	case len(run.Errors) > 0:
@@ -335,42 +343,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func printProgress(w io.Writer, p suites.Progress) {
-	mark := map[string]string{suites.StatePassed: "✓", suites.StateFailed: "✗", suites.StateSkipped: "-"}[p.State]
-	line := fmt.Sprintf("%s %s (%.2fs)", mark, p.ID, p.Seconds)
-	if p.State == suites.StateSkipped && p.Reason != "" {
-		line += ": " + p.Reason
-	}
-	fmt.Fprintln(w, line)
-}
-
-func printSummary(w io.Writer, run *suites.Run, took time.Duration) {
-	s := run.Summary
-	fmt.Fprintf(w, "\n%d checks: %d passed, %d failed, %d skipped in %.1fs", len(run.Results), s.Passed, s.Failed, s.Skipped, took.Seconds())
-	if run.Requests > 0 {
-		fmt.Fprintf(w, " (%d requests)", run.Requests)
-	}
-	fmt.Fprintln(w)
-	if run.Interrupted {
-		fmt.Fprintln(w, "The run was interrupted; checks that did not run are skipped.")
-	}
-	for _, e := range run.Errors {
-		fmt.Fprintf(w, "error: %s\n", e)
-	}
-	failed := run.Failed()
-	if len(failed) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "\nFailed checks:")
-	for _, r := range failed {
-		fmt.Fprintf(w, "\n✗ %s: %s\n", r.ID, r.Statement)
-		fmt.Fprintf(w, "  seen: %s\n", r.Message)
-		if r.Hint != "" {
-			fmt.Fprintf(w, "  hint: %s\n", r.Hint)
-		}
-	}
 }
 
 func saveRun(path string, run *suites.Run) error {

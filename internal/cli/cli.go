@@ -56,6 +56,8 @@ func dispatch(ctx context.Context, args []string, e *env) error {
 		return runHelp(ctx, e, args[1:])
 	case "check":
 		return runCheck(ctx, e, args[1:])
+	case "checks": // report hook (checks.go)
+		return runChecks(e, args[1:])
 	case "diff":
 		return runDiff(e, args[1:])
 	case "verify":
@@ -99,6 +101,7 @@ Commands:
 	          sncheck --instance NAME and sncheck --url URL mean check
 	verify    verify an integration with the integration suite:
 	          sncheck verify -- ADAPTER-COMMAND [ARGS...]
+	checks    list every check: ID, suite, labels, statement (--json)
 	diff      compare two runs saved with check or verify --save
 	serve     run the fake ServiceNow instance
 	health    check that a running fake answers (for container health probes)

@@ -26,14 +26,14 @@ import (
 // in SNCHECK_ADAPTER.
 
 // verifyBindings lists verify's flags in the order the help shows them.
-var verifyBindings = []envBinding{
+var verifyBindings = append([]envBinding{
 	{flag: "grant", env: integration.EnvGrant},
 	{flag: "label-filter"},
 	{flag: "check"},
 	{flag: "save"},
 	{flag: "timeout"},
 	{flag: "verbose"},
-}
+}, outputBindings...) // report hook: --quiet, --junit, --json, --html (output.go)
 
 type verifyConfig struct {
 	grant       string
@@ -42,6 +42,7 @@ type verifyConfig struct {
 	save        string
 	timeout     time.Duration
 	verbose     bool
+	out         *runOutput // report hook: output and report flags (output.go, reports.go)
 }
 
 func (e *env) verifyFlags() (*flag.FlagSet, *verifyConfig) {
@@ -53,6 +54,7 @@ func (e *env) verifyFlags() (*flag.FlagSet, *verifyConfig) {
 	fs.StringVar(&c.save, "save", "", "write the run as JSON to this `file` (for sncheck diff and reports)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "give up after this `duration`")
 	fs.BoolVar(&c.verbose, "verbose", false, "also show the suite's own (Ginkgo) output")
+	c.out = e.runOutputFlags(fs, &c.verbose) // report hook (output.go)
 	return fs, c
 }
 
@@ -90,6 +92,9 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err := applyEnv(fs, e.getenv, verifyBindings); err != nil {
 		return err
 	}
+	if err := c.out.check("verify"); err != nil { // report hook (output.go)
+		return err
+	}
 	if len(argv) == 0 {
 		return usageErrorf("sncheck verify: name the adapter command after --, as in: sncheck verify -- ./my-adapter")
 	}
@@ -124,7 +129,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		LabelFilter: c.labelFilter,
 		Checks:      c.checks,
 		Timeout:     c.timeout,
-		Progress:    func(p suites.Progress) { printProgress(out, p) },
+		Progress:    c.out.progress(out), // report hook (output.go)
 		Meta: suites.RunMeta{Tool: "sncheck", Version: buildVersion(),
 			Target: suites.TargetInfo{Name: "fake"}},
 	}
@@ -136,12 +141,15 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
 	}
-	printSummary(out, run, time.Since(started))
+	c.out.summary(out, run, time.Since(started)) // report hook (output.go)
 	if c.save != "" {
 		if err := saveRun(c.save, run); err != nil {
 			return runtimeError(fmt.Errorf("sncheck verify: --save: %w", err))
 		}
 		fmt.Fprintf(out, "saved the run to %s\n", c.save)
+	}
+	if err := c.out.writeReports(out, run); err != nil { // report hook (reports.go)
+		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
 	}
 	switch {
 	case len(run.Errors) > 0:

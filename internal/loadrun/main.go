@@ -579,16 +579,24 @@ func runLarge(c config, dir string) (*largeResult, error) {
 }
 
 type phaseMedian struct {
-	name  string
-	v     int64 // nanoseconds, or bytes when isMiB
-	isMiB bool
+	name   string
+	ns     int64
+	mib    float64
+	faults int64
 }
 
 func (p phaseMedian) String() string {
-	if p.isMiB {
-		return fmt.Sprintf("%.1f MiB", mib(p.v))
+	var parts []string
+	if p.ns != 0 {
+		parts = append(parts, round(time.Duration(p.ns)).String())
 	}
-	return round(time.Duration(p.v)).String()
+	if p.mib != 0 {
+		parts = append(parts, fmt.Sprintf("%.1f MiB", p.mib))
+	}
+	if p.faults != 0 {
+		parts = append(parts, fmt.Sprintf("%d page faults", p.faults))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // startupPhases runs the startup program n times and returns each phase's
@@ -598,32 +606,33 @@ func startupPhases(prog string, n int) ([]phaseMedian, error) {
 		return nil, nil
 	}
 	var names []string
-	byName := map[string][]int64{} // nanoseconds, or bytes when isMiB
-	isMiB := map[string]bool{}
+	ns, mibs, faults := map[string][]int64{}, map[string][]float64{}, map[string][]int64{}
 	for range n {
 		out, err := exec.Command(prog).Output()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", prog, err)
 		}
 		var ps []struct {
-			Name string  `json:"name"`
-			NS   int64   `json:"ns"`
-			MiB  float64 `json:"mib"`
+			Name   string  `json:"name"`
+			NS     int64   `json:"ns"`
+			MiB    float64 `json:"mib"`
+			Faults int64   `json:"faults"`
 		}
 		if err := json.Unmarshal(out, &ps); err != nil {
 			return nil, fmt.Errorf("%s: %w", prog, err)
 		}
 		for _, p := range ps {
-			if _, ok := byName[p.Name]; !ok {
+			if _, ok := ns[p.Name]; !ok {
 				names = append(names, p.Name)
 			}
-			byName[p.Name] = append(byName[p.Name], p.NS+int64(p.MiB*(1<<20)))
-			isMiB[p.Name] = p.MiB != 0
+			ns[p.Name] = append(ns[p.Name], p.NS)
+			mibs[p.Name] = append(mibs[p.Name], p.MiB)
+			faults[p.Name] = append(faults[p.Name], p.Faults)
 		}
 	}
 	out := make([]phaseMedian, 0, len(names))
 	for _, name := range names {
-		out = append(out, phaseMedian{name, median(byName[name]), isMiB[name]})
+		out = append(out, phaseMedian{name, median(ns[name]), median(mibs[name]), median(faults[name])})
 	}
 	return out, nil
 }

@@ -110,9 +110,16 @@ func (b *browser) walk(ctx context.Context, query, action string) *suites.Answer
 	req, err := http.NewRequest(http.MethodGet, b.s.base+"/oauth_auth.do?"+query, nil)
 	Expect(err).NotTo(HaveOccurred())
 	a := b.send(ctx, req, "authorize")
-	for step := 0; step < 4; step++ {
+	for step := 0; step < 6; step++ {
 		if a.Status >= 300 && a.Status < 400 {
-			return a
+			next, onInstance := b.onInstance(a)
+			if !onInstance {
+				return a // leaving the instance: the redirect to the client
+			}
+			req, err := http.NewRequest(http.MethodGet, next, nil)
+			Expect(err).NotTo(HaveOccurred())
+			a = b.send(ctx, req, "instance redirect")
+			continue
 		}
 		forms := parseForms(string(a.Body))
 		switch login, consent := findLogin(forms), findConsent(forms, action); {
@@ -128,8 +135,22 @@ func (b *browser) walk(ctx context.Context, query, action string) *suites.Answer
 			return a
 		}
 	}
-	b.stuck = "still no decision after four pages"
+	b.stuck = "still no decision after six pages"
 	return a
+}
+
+// onInstance resolves a redirect's Location and reports whether it stays
+// on the instance (a login step) rather than going to the client.
+func (b *browser) onInstance(a *suites.Answer) (string, bool) {
+	loc, err := a.Resp.Request.URL.Parse(a.Header.Get("Location"))
+	if err != nil {
+		return "", false
+	}
+	base, err := url.Parse(b.s.base)
+	if err != nil || !strings.EqualFold(loc.Host, base.Host) || strings.HasPrefix(b.s.creds.RedirectURI, loc.Scheme+"://"+loc.Host+loc.Path) {
+		return "", false
+	}
+	return loc.String(), true
 }
 
 func (b *browser) post(ctx context.Context, page *suites.Answer, f *form, observe string) *suites.Answer {

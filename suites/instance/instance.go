@@ -191,7 +191,17 @@ func sendWith(ctx context.Context, client *http.Client, req *http.Request, obser
 	if observe != "" {
 		suites.Observe(observe, resp, a.Body)
 	}
+	if hibernating(a) {
+		Fail("the instance answered its hibernation page (200, HTML) instead of " + req.Method + " " + req.URL.Path +
+			": wake it at https://developer.servicenow.com and run again")
+	}
 	return a
+}
+
+// hibernating reports whether an answer is a sleeping PDI's page.
+func hibernating(a *suites.Answer) bool {
+	return a.Status == http.StatusOK && strings.Contains(strings.ToLower(a.Header.Get("Content-Type")), "html") &&
+		bytes.Contains(bytes.ToLower(a.Body), []byte("hibernating"))
 }
 
 // tableCall calls the Table API: path under the base URL with a raw

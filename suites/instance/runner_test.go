@@ -214,7 +214,7 @@ func (s *syncBuffer) String() string {
 // run.
 func TestSuiteAgainstFakeURL(t *testing.T) {
 	t.Parallel()
-	_, url := startFake(t, fakesn.Options{}, nil)
+	srv, url := startFake(t, fakesn.Options{}, nil)
 	var mu sync.Mutex
 	var progress []string
 	run := runChild(t, context.Background(), url, nil, suites.RunOptions{Progress: func(p suites.Progress) {
@@ -240,6 +240,11 @@ func TestSuiteAgainstFakeURL(t *testing.T) {
 	}
 	if len(run.Results) != len(want) {
 		t.Errorf("run has %d results, want %d", len(run.Results), len(want))
+	}
+	// The suite stays within what the fake models (house style H-8).
+	unexpected, err := srv.Unexpected(context.Background())
+	if err != nil || len(unexpected) > 0 {
+		t.Errorf("the fake saw requests it does not model: %+v %v", unexpected, err)
 	}
 }
 
@@ -529,6 +534,28 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			if strings.Contains(text, s) {
 				t.Errorf("the %s holds the %s", where, what)
 			}
+		}
+	}
+}
+
+// TestHibernatingInstance: a sleeping PDI answers every request with an
+// HTML page; every check fails saying so.
+func TestHibernatingInstance(t *testing.T) {
+	t.Parallel()
+	srv, url := startFake(t, fakesn.Options{}, nil)
+	if err := srv.SetHibernating(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	run := runChild(t, context.Background(), url, nil, suites.RunOptions{Checks: []string{"OAUTH-TOKEN-SHAPE", "TABLE-ERR-401"}})
+	if run == nil {
+		return
+	}
+	if diff := cmp.Diff([]string{"OAUTH-TOKEN-SHAPE", "TABLE-ERR-401"}, run.FailedIDs()); diff != "" {
+		t.Errorf("failed checks (-want +got):\n%s", diff)
+	}
+	for _, r := range run.Failed() {
+		if !strings.Contains(r.Message, "hibernation page") {
+			t.Errorf("%s: message %q does not say the instance hibernates", r.ID, r.Message)
 		}
 	}
 }

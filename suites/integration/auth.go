@@ -55,6 +55,31 @@ func connected(ctx context.Context, env *Env) (harness.Integration, *Result) {
 	return integ, nil
 }
 
+// useTableAPI connects the integration and has it read and list records,
+// whether or not that works, and returns everything it sent. The Result is
+// set when it could not connect or sent nothing to the Table API.
+func useTableAPI(ctx context.Context, env *Env) ([]fakesn.JournalEntry, *Result) {
+	integ, err := env.StartConnected(ctx)
+	if err != nil {
+		es, _ := env.Journal(ctx, fakesn.JournalFilter{})
+		r := fail("The integration could not connect with the %s grant, so the check could not go on: %v. It sent: %s.",
+			env.Grant, err, describeRequests(es))
+		return nil, &r
+	}
+	_ = probe(ctx, integ)
+	_, _ = integ.List(ctx, probeTable, "active=true^priority=1", []string{"sys_id", "number"})
+	es, err := env.Journal(ctx, fakesn.JournalFilter{})
+	if err != nil {
+		r := fail("sncheck could not read the fake's journal: %v", err)
+		return nil, &r
+	}
+	if len(tableRequests(es)) == 0 {
+		r := fail("Asked to read and list incidents, the integration sent nothing to the Table API (it sent: %s).", describeRequests(es))
+		return nil, &r
+	}
+	return es, nil
+}
+
 var _ = define(IntegrationCheck{
 	Check: suites.Check{
 		ID:        "AUTH-GRANT",
@@ -113,14 +138,9 @@ var _ = define(IntegrationCheck{
 })
 
 func checkCredsTokenEndpointOnly(ctx context.Context, env *Env) Result {
-	integ, r := connected(ctx, env)
+	es, r := useTableAPI(ctx, env)
 	if r != nil {
 		return *r
-	}
-	_, _ = integ.List(ctx, probeTable, "active=true^priority=1", []string{"sys_id", "number"})
-	es, err := env.Journal(ctx, fakesn.JournalFilter{})
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
 	}
 	basic := filter(tableRequests(es), func(e fakesn.JournalEntry) bool { return e.AuthKind == "basic" })
 	if len(basic) > 0 {
@@ -160,21 +180,29 @@ func checkNoSecretInURL(ctx context.Context, env *Env) Result {
 	if len(leaks) > 0 {
 		var parts []string
 		for _, e := range leaks {
-			parts = append(parts, fmt.Sprintf("%s %s carried %s in its URL", e.Method, e.Path, strings.Join(e.SecretsInURL, " and ")))
+			parts = append(parts, fmt.Sprintf("%s %s with %s in its URL", e.Method, e.Path, strings.Join(e.SecretsInURL, " and ")))
 		}
 		return fail("The integration put secrets in URLs in %s: %s. URLs are written to proxy, server and browser logs; secrets belong in the POST body of /oauth_token.do and the access token in the Authorization header.",
-			countOf(len(leaks), "request"), strings.Join(uniq(parts), "; "))
+			countOf(len(leaks), "request"), strings.Join(fold(parts), "; "))
 	}
 	return pass()
 }
 
-func uniq(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
+// fold counts repeats, keeping first-seen order: "2× a", "b".
+func fold(s []string) []string {
+	n := map[string]int{}
+	var order []string
 	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
+		if n[v] == 0 {
+			order = append(order, v)
+		}
+		n[v]++
+	}
+	out := make([]string, len(order))
+	for i, v := range order {
+		out[i] = v
+		if n[v] > 1 {
+			out[i] = fmt.Sprintf("%d× %s", n[v], v)
 		}
 	}
 	return out
@@ -191,14 +219,9 @@ var _ = define(IntegrationCheck{
 })
 
 func checkBearerHeader(ctx context.Context, env *Env) Result {
-	integ, r := connected(ctx, env)
+	es, r := useTableAPI(ctx, env)
 	if r != nil {
 		return *r
-	}
-	_, _ = integ.List(ctx, probeTable, "active=true^priority=1", []string{"sys_id", "number"})
-	es, err := env.Journal(ctx, fakesn.JournalFilter{})
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
 	}
 	table := tableRequests(es)
 	other := filter(table, func(e fakesn.JournalEntry) bool { return e.AuthKind != "bearer" })
@@ -210,7 +233,7 @@ func checkBearerHeader(ctx context.Context, env *Env) Result {
 		var parts []string
 		for _, k := range []string{"bearer_query", "basic", "session", "none", "other"} {
 			if n := kinds[k]; n > 0 {
-				parts = append(parts, fmt.Sprintf("%d with %s", n, authWords(k)))
+				parts = append(parts, fmt.Sprintf("%d authenticated with %s", n, authWords(k)))
 			}
 		}
 		return fail("Of the integration's %s to the Table API, %s (%s). Every Table API request should carry Authorization: Bearer <access token>.",

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/sncheck/sncheck/fakesn"
@@ -145,8 +146,12 @@ func checkSingleFlight(ctx context.Context, env *Env) Result {
 	tokens := tokenRequests(es)
 	switch {
 	case len(tokens) > 1:
-		return fail("%d operations started together just after the access token expired; the integration sent %s for them (%s), and %d of the operations failed. It should renew once (single-flight): the first caller refreshes, the others wait for it and use the new token.",
-			concurrentOps, countOf(len(tokens), "token request"), describeRequests(tokens), failedOps)
+		failures := ""
+		if failedOps > 0 {
+			failures = fmt.Sprintf(", and %d of the operations failed (the first %s)", failedOps, outcome(firstErr))
+		}
+		return fail("%d operations started together just after the access token expired; the integration sent %s for them (%s)%s. It should renew once (single-flight): the first caller refreshes, the others wait for it and use the new token.",
+			concurrentOps, countOf(len(tokens), "token request"), describeRequests(tokens), failures)
 	case failedOps > 0:
 		return fail("%d operations started together just after the access token expired; %d failed (the first %s). The integration sent: %s. All of them should succeed after one renewal.",
 			concurrentOps, failedOps, outcome(firstErr), describeRequests(es))
@@ -205,14 +210,14 @@ func checkKeepsReturnedToken(ctx context.Context, env *Env) Result {
 			want = refreshes[i-1].IssuedRefresh
 		}
 		if want != "" && r.Token != want {
-			return fail("With an instance that rotates refresh tokens, refresh number %d presented the refresh token %s, not %s, which the instance had returned last (token requests: %s; the reads after each expiry %s and %s). After every refresh the integration should keep the refresh_token of the answer and present that one next time.",
+			return fail("With an instance that rotates refresh tokens, the integration's refresh number %d presented the refresh token %s, not %s, which the instance had returned last (token requests: %s; the read after the first expiry %s, the read after the second %s). After every refresh the integration should keep the refresh_token of the answer and present that one next time.",
 				i+1, r.Token, want, describeRequests(es), outcome(errs[0]), outcome(errs[1]))
 		}
 	}
 	for i, e := range errs {
 		if e != nil {
-			return fail("With an instance that rotates refresh tokens, the read after expiry number %d %s. Token requests: %s. The integration should refresh with the refresh token it got last and carry on.",
-				i+1, outcome(e), describeRequests(es))
+			return fail("With an instance that rotates refresh tokens, the read after the %s expiry of the access token %s. Token requests: %s. The integration should refresh with the refresh token it got last and carry on.",
+				[]string{"first", "second"}[i], outcome(e), describeRequests(es))
 		}
 	}
 	if len(refreshes) < 2 {

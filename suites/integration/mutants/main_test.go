@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	// The checks mostly wait (Retry-After, backoff, HTTP round trips), so
 	// run more of them at once than there are CPUs unless told otherwise.
 	if !flagSet("test.parallel") {
-		_ = flag.Set("test.parallel", fmt.Sprint(max(8, 4*runtime.GOMAXPROCS(0))))
+		_ = flag.Set("test.parallel", fmt.Sprint(max(16, 8*runtime.GOMAXPROCS(0))))
 	}
 	dir, err := os.MkdirTemp("", "sncheck-integration-test-")
 	if err != nil {

@@ -114,6 +114,7 @@ func TestMutantMatrix(t *testing.T) {
 					t.Parallel()
 					res := c.Run(context.Background(), &integration.Env{Grant: matrixGrant(c), Start: reference.Starter(snclient.Config{Bugs: sw}), Logf: t.Logf})
 					m.put(b.Name, c.ID, res)
+					t.Logf("%s: %s%s", res.State(), res.Explanation, res.Skipped)
 				})
 			}
 		}
