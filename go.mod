@@ -12,6 +12,7 @@ require (
 	github.com/rhysd/actionlint v1.7.12
 	github.com/testcontainers/testcontainers-go v0.45.0
 	golang.org/x/oauth2 v0.38.0
+	golang.org/x/term v0.47.0
 )
 
 require (

@@ -111,6 +111,19 @@ func newBenchServer(tb testing.TB, opts Options) *Server {
 	return s
 }
 
+// TestDefaultSeedValidates checks what buildSeed skips at run time for
+// zero Options: the embedded seed plus the internal tables validates.
+func TestDefaultSeedValidates(t *testing.T) {
+	t.Parallel()
+	seed, err := buildSeed(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Validate(); err != nil {
+		t.Errorf("the default seed with the internal tables: %v", err)
+	}
+}
+
 // BenchmarkTokenPassword is the password grant as the load run sends it.
 // With the instance's default the current access token is reused (and its
 // expiry pushed); new-token issues a fresh pair each time, so the
@@ -175,8 +188,8 @@ func benchIncidents(n int) []map[string]string {
 			"number":            fmt.Sprintf("INC%07d", 1000000+i),
 			"short_description": desc,
 			"active":            []string{"true", "false"}[rng.IntN(2)],
-			"priority":          fmt.Sprint(1 + rng.IntN(5)),
-			"state":             fmt.Sprint(1 + rng.IntN(7)),
+			"priority":          strconv.Itoa(1 + rng.IntN(5)),
+			"state":             strconv.Itoa(1 + rng.IntN(7)),
 			"category":          categories[rng.IntN(len(categories))],
 			"caller_id":         users[rng.IntN(len(users))],
 			"assigned_to":       users[rng.IntN(len(users))],

@@ -113,6 +113,7 @@ type column struct {
 	index  int          // field index in the requested table; -1 for dot-walks
 	prefix []byte       // the escaped key and its colon
 	ref    string       // referenced table, "" when not a reference
+	link   []byte       // for a reference: its link's opening quote and escaped text up to the sys_id
 	hidden bool         // a password or journal field: always ""
 }
 
@@ -135,15 +136,34 @@ type recordEncoder struct {
 	mode       displayMode
 	excludeRef bool
 	cols       []column
+	arena      []byte // backs every column's prefix and link: one allocation, not one each
 }
 
 // addColumn adds key, naming field f (index -1 for a dot-walk).
 func (e *recordEncoder) addColumn(key string, f *store.Field, index int) {
-	prefix := appendJSONString(nil, key)
-	e.cols = append(e.cols, column{
-		key: key, field: f, index: index, prefix: append(prefix, ':'),
+	if e.cols == nil && e.table != nil {
+		e.cols = make([]column, 0, len(e.table.Fields))
+	}
+	if e.arena == nil {
+		e.arena = make([]byte, 0, 4096)
+	}
+	c := column{
+		key: key, field: f, index: index,
 		ref: refTable(f), hidden: store.IsSecretType(f.Type) || f.Type == fixtures.TypeJournal,
-	})
+	}
+	// Slices of the arena are capped, so appending to one can never write
+	// over the next; a grown arena leaves earlier ones on the old array.
+	start := len(e.arena)
+	e.arena = append(appendJSONString(e.arena, key), ':')
+	c.prefix = e.arena[start:len(e.arena):len(e.arena)]
+	if c.ref != "" {
+		// Escaped once per request, not once per value.
+		start = len(e.arena)
+		e.arena = append(appendEscaped(append(e.arena, '"'), e.base), "/api/now/table/"...)
+		e.arena = append(appendEscaped(e.arena, c.ref), '/')
+		c.link = e.arena[start:len(e.arena):len(e.arena)]
+	}
+	e.cols = append(e.cols, c)
 }
 
 // appendResult writes {"result":<record>}.
@@ -189,14 +209,14 @@ func (e *recordEncoder) appendValue(b []byte, c *column, v string) []byte {
 		b = append(b, `{"display_value":`...)
 		b = appendJSONString(b, d)
 		b = append(b, `,"link":`...)
-		b = e.appendLink(b, c.ref, v)
+		b = e.appendLink(b, c, v)
 		return append(b, '}')
 	case displayAll:
 		b = append(b, `{"display_value":`...)
 		b = appendJSONString(b, displayValue(e.tx, c.field, v, 0))
 		if link {
 			b = append(b, `,"link":`...)
-			b = e.appendLink(b, c.ref, v)
+			b = e.appendLink(b, c, v)
 		}
 		b = append(b, `,"value":`...)
 		b = appendJSONString(b, v)
@@ -206,21 +226,34 @@ func (e *recordEncoder) appendValue(b []byte, c *column, v string) []byte {
 		return appendJSONString(b, v)
 	}
 	b = append(b, `{"link":`...)
-	b = e.appendLink(b, c.ref, v)
+	b = e.appendLink(b, c, v)
 	b = append(b, `,"value":`...)
 	b = appendJSONString(b, v)
 	return append(b, '}')
 }
 
 // appendLink writes a reference's absolute, unversioned link.
-func (e *recordEncoder) appendLink(b []byte, table, id string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, e.base)
-	b = append(b, "/api/now/table/"...)
-	b = appendEscaped(b, table)
-	b = append(b, '/')
-	b = appendEscaped(b, url.PathEscape(id))
+func (e *recordEncoder) appendLink(b []byte, c *column, id string) []byte {
+	b = append(b, c.link...)
+	if plainSegment(id) {
+		b = append(b, id...) // a sys_id: nothing to escape, for the URL or for JSON
+	} else {
+		b = appendEscaped(b, url.PathEscape(id))
+	}
 	return append(b, '"')
+}
+
+// plainSegment reports whether s is only characters that neither a URL
+// path segment nor a JSON string escapes: letters, digits, '-', '.', '_'
+// and '~'.
+func plainSegment(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxDisplayHops bounds display values that are themselves references
@@ -326,10 +359,13 @@ func appendEscaped(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look: the common case,
 		// and most of a Table API answer's encoding time.
-		if i+8 <= len(s) && plainWord(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
-			continue
+		if len(s)-i >= 8 {
+			w := s[i : i+8] // one bounds check, and a single 8-byte load
+			if plainWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
+				i += 8
+				continue
+			}
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {

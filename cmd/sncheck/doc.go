@@ -10,7 +10,10 @@
 //
 //	check     check an instance (or the fake) with the instance suite;
 //	          sncheck --instance NAME and sncheck --url URL mean check
-//	diff      compare two runs saved with check --save
+//	verify    verify an integration with the integration suite:
+//	          sncheck verify -- ADAPTER-COMMAND [ARGS...]
+//	checks    list every check: ID, suite, labels, statement (--json)
+//	diff      compare two runs saved with check or verify --save
 //	serve     run the fake ServiceNow instance
 //	health    check that a running fake answers (for container health probes)
 //	version   print the version
@@ -25,7 +28,18 @@
 //	sncheck check --save fake.json         # a fresh embedded fake
 //	sncheck diff fake.json live.json
 //
-// The checks are listed in docs/checks.md.
+// The checks are listed in docs/checks.md, and by `sncheck checks`.
+//
+// Verify an integration through its adapter (docs/driver-protocol.md),
+// each check against a fresh fake, and write the reports CI and people
+// read (docs/reports.md): JUnit XML, the run as JSON
+// (docs/report-schema.json), and an HTML page with each check's token
+// timeline. Progress goes to stdout, one line per check; --quiet leaves
+// only the summary, --verbose adds the suite's own output. Colour is used
+// on a terminal only, never with NO_COLOR set.
+//
+//	sncheck verify --junit junit.xml --html report.html -- ./my-adapter
+//	sncheck verify --grant authorization_code --json run.json -- ./my-adapter
 //
 // Start the fake for offline development:
 //

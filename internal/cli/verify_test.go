@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sncheck/sncheck/suites"
@@ -52,44 +50,15 @@ func TestVerifyTranscripts(t *testing.T) {
 	}
 }
 
-// binaries builds sncheck and the reference adapter once, for the tests
-// that run verify end to end (the suite runs in a child process, which
-// must be the real binary).
-var binaries = sync.OnceValues(func() (map[string]string, error) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "sncheck-verify-test-")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for name, pkg := range map[string]string{
-		"sncheck":           "github.com/sncheck/sncheck/cmd/sncheck",
-		"sncheck-reference": "github.com/sncheck/sncheck/examples/reference/cmd/sncheck-reference",
-	} {
-		bin := filepath.Join(dir, name)
-		if b, err := exec.Command(goTool, "build", "-o", bin, pkg).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("building %s: %v\n%s", pkg, err, b)
-		}
-		out[name] = bin
-	}
-	return out, nil
-})
-
-// runBinary runs the built sncheck with args and returns its exit code
-// and output.
+// runBinary runs the built sncheck with args, in a clean environment, and
+// returns its exit code and output.
 func runBinary(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	bins, err := binaries()
-	if err != nil {
-		t.Skipf("cannot build the binaries: %v", err)
-	}
-	cmd := exec.Command(bins["sncheck"], args...)
+	cmd := exec.Command(needBinaries(t)["sncheck"], args...)
+	cmd.Env = cleanEnviron(nil)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	code := 0
 	var ee *exec.ExitError
 	switch {
@@ -105,15 +74,8 @@ func runBinary(t *testing.T, args ...string) (int, string, string) {
 // passing checks exit 0 with progress, summary and a saved run; a broken
 // adapter exits 3 with the failing check's explanation and hint.
 func TestVerifyEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	t.Parallel()
-	bins, err := binaries()
-	if err != nil {
-		t.Skipf("cannot build the binaries: %v", err)
-	}
-	ref := bins["sncheck-reference"]
+	ref := needBinaries(t)["sncheck-reference"]
 
 	t.Run("passes", func(t *testing.T) {
 		t.Parallel()

@@ -513,6 +513,9 @@ func run(c config) error {
 		return "NO"
 	}
 	for _, sc := range scenarios {
+		if len(sc.fake.reqs) == 0 {
+			continue // -runs 0
+		}
 		f, ce := median(sc.fake.reqs), median(sc.ceil.reqs)
 		fmt.Printf("| %s, req/s | %.0f | %.0f | %.2f× | ≥ 0.5× | %s |\n", sc.name, f, ce, f/ce, verdict(f/ce >= 0.5))
 	}
@@ -529,6 +532,9 @@ func run(c config) error {
 
 	fmt.Printf("\n| detail (medians) | fake p99 | ceiling p99 | fake CPU/req | ceiling CPU/req |\n|---|---|---|---|---|\n")
 	for _, sc := range scenarios {
+		if len(sc.fake.reqs) == 0 {
+			continue
+		}
 		fmt.Printf("| %s | %s | %s | %s | %s |\n", sc.name, round(median(sc.fake.p99)), round(median(sc.ceil.p99)),
 			round(median(sc.fake.cpu)), round(median(sc.ceil.cpu)))
 	}

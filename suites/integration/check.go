@@ -85,7 +85,7 @@ func (c IntegrationCheck) Run(ctx context.Context, env *Env) (res Result) {
 	if !c.Applies(env.Grant) {
 		return skip("does not apply to the %s grant: %s", env.Grant, c.NotFor)
 	}
-	if env.Target != nil && (c.spec.rotation || c.spec.public || c.spec.scopes != nil) {
+	if env.Target != nil && (c.spec.rotation || c.spec.public || c.spec.scopes != nil || c.spec.hidePages) {
 		return skip("needs a fresh in-process fake configured for the check (%s); the target is a fake at a URL", c.spec)
 	}
 	defer env.close()
@@ -113,6 +113,9 @@ func (s instanceSpec) String() string {
 	}
 	if s.scopes != nil {
 		parts = append(parts, "an OAuth application with the auth scopes "+strings.Join(s.scopes, ", "))
+	}
+	if s.hidePages {
+		parts = append(parts, "a user without the admin role, whom ACLs apply to")
 	}
 	return strings.Join(parts, ", ")
 }

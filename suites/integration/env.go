@@ -49,7 +49,7 @@ type Env struct {
 	ctl    fakesn.Controller
 	canary canary
 	hc     *http.Client // the harness's own requests (setup, browser)
-	start  time.Time    // the fake's clock when the check began
+	first  int64        // the journal's first entry of the check
 
 	pages *pageSet // the pagination checks' records, when seeded
 
@@ -163,11 +163,13 @@ func (e *Env) prepare(ctx context.Context, spec instanceSpec) error {
 		e.cleanup(srv.Close)
 	}
 	e.ctl = markingController(e.ctl) // report hook: timeline marks (timeline.go)
-	now, err := e.ctl.Now(ctx)
+	// A fake at a URL may have served earlier checks: only what comes
+	// after this point is the check's.
+	first, err := e.Mark(ctx)
 	if err != nil {
 		return err
 	}
-	e.start = now
+	e.first = first
 	if e.TempDir == "" {
 		dir, err := os.MkdirTemp("", "sncheck-integration-")
 		if err != nil {
@@ -327,6 +329,7 @@ func (e *Env) Output() ([]byte, bool) {
 // sent since the check began and that match f; the harness's own setup
 // requests are left out.
 func (e *Env) Journal(ctx context.Context, f fakesn.JournalFilter) ([]fakesn.JournalEntry, error) {
+	f.SinceSeq = max(f.SinceSeq, e.first)
 	all, err := e.ctl.Journal(ctx, f)
 	if err != nil {
 		return nil, err

@@ -252,7 +252,7 @@ type tokenBar struct {
 // Lane geometry, in SVG user units (pixels).
 const (
 	laneLeft      = 24.0
-	laneRight     = 72.0 // room for the last token's label
+	laneRight     = 120.0 // room for the last token's label
 	laneStep      = 30.0 // between two events at the same fake time
 	laneMarkTop   = 14.0
 	laneEventY    = 44.0

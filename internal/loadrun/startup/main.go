@@ -57,7 +57,7 @@ func run() error {
 	if _, err := fixtures.Default(); err != nil {
 		return err
 	}
-	lap("fixtures.Default (parse and validate the embedded seed)")
+	lap("fixtures.Default (parse the embedded seed, once per process)")
 	var opts fakesn.Options
 	if len(os.Args) > 1 {
 		// As `sncheck serve --config FILE` reads it.
