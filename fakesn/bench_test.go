@@ -526,3 +526,36 @@ func BenchmarkSessionCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTokenPasswordCredentials is the password grant (token reuse on)
+// with n live credentials of another user in the store: finding the
+// current token scans oauth_credential, so its cost grows with n.
+func BenchmarkTokenPasswordCredentials(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("credentials=%dk", n/1000), func(b *testing.B) {
+			s := newBenchServer(b, Options{})
+			err := s.store.Update("system", func(tx *store.Tx) error {
+				for range n {
+					if _, _, err := issueCredential(tx, credSpec{Kind: kindAccess, AppID: fixtures.OAuthEntitySysID,
+						UserID: employeeID, Life: time.Hour, GrantType: grantRefresh}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchToken(b, s)
+			w := newBenchWriter()
+			b.ReportAllocs()
+			cpu0 := selfCPUTime()
+			for b.Loop() {
+				if do(s, w, http.MethodPost, "/oauth_token.do", formType, benchPasswordForm).status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+			}
+			cpuPerOp(b, cpu0)
+		})
+	}
+}

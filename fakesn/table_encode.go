@@ -248,13 +248,20 @@ func (e *recordEncoder) appendLink(b []byte, c *column, id string) []byte {
 // and '~'.
 func plainSegment(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || c == '-' || c == '.' || c == '_' || c == '~') {
+		if !unreserved[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// unreserved marks the bytes plainSegment accepts (RFC 3986 unreserved).
+var unreserved = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return t
+}()
 
 // maxDisplayHops bounds display values that are themselves references
 // (sys_user_has_role shows its role, which shows its name).

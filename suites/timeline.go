@@ -300,15 +300,17 @@ func HumanDuration(d time.Duration) string {
 	case d < 2*time.Hour:
 		return fmt.Sprintf("%d s", int64(d.Round(time.Second)/time.Second))
 	case d < 72*time.Hour:
+		d = d.Round(time.Minute)
 		h := d / time.Hour
-		m := (d % time.Hour).Round(time.Minute) / time.Minute
+		m := (d % time.Hour) / time.Minute
 		if m == 0 {
 			return fmt.Sprintf("%d h", h)
 		}
 		return fmt.Sprintf("%d h %d m", h, m)
 	}
+	d = d.Round(time.Hour)
 	days := d / (24 * time.Hour)
-	rest := (d % (24 * time.Hour)).Round(time.Hour) / time.Hour
+	rest := (d % (24 * time.Hour)) / time.Hour
 	if rest == 0 {
 		return fmt.Sprintf("%d d", days)
 	}

@@ -198,6 +198,8 @@ func TestHumanDuration(t *testing.T) {
 		{name: "whole hours", d: 5 * time.Hour, want: "5 h"},
 		{name: "refresh lifespan", d: 100 * 24 * time.Hour, want: "100 d"},
 		{name: "days and hours", d: 3*24*time.Hour + 4*time.Hour, want: "3 d 4 h"},
+		{name: "just under 100 days", d: 100*24*time.Hour - 20*time.Millisecond, want: "100 d"},
+		{name: "just under 3 hours", d: 3*time.Hour - time.Second, want: "3 h"},
 		{name: "negative", d: -2 * time.Second, want: "-2 s"},
 	}
 	for _, tt := range tests {

@@ -47,6 +47,9 @@ func bugCases() []bugCase {
 		e.cfg.Username, e.cfg.Password = "itil", "itil"
 		base.PageSize = 4
 	}
+	// forget-tokens restarts the client it ran with: setup keeps its
+	// configuration (the right and wrong runs of a case are sequential).
+	var restartBase snclient.Config
 	return []bugCase{
 		{name: "never-refresh",
 			run: func(t *testing.T, e *env, i *reference.Integration) string {
@@ -247,6 +250,22 @@ func bugCases() []bugCase {
 				return fmt.Sprintf("kind=%s password=%d refresh=%d", kindOf(err), e.grants("password"), e.grants("refresh_token"))
 			},
 			right: "kind= password=0 refresh=1", wrong: "kind= password=1 refresh=0"},
+		{name: "forget-tokens",
+			setup: func(e *env, base *snclient.Config) { restartBase = *base },
+			run: func(t *testing.T, e *env, i *reference.Integration) string {
+				_ = i.Close()
+				again := e.connect(restartBase) // the same state directory
+				err := getAdmin(again)
+				return fmt.Sprintf("kind=%s password=%d", kindOf(err), e.grants("password"))
+			},
+			right: "kind= password=0", wrong: "kind= password=1"},
+		{name: "wrong-grant",
+			run: func(t *testing.T, e *env, i *reference.Integration) string {
+				all, _ := e.srv.Journal(ctx, fakesn.JournalFilter{API: "oauth_token"}) // the connect's own
+				j := all[0]
+				return fmt.Sprintf("grant=%s status=%d user=%s", j.GrantType, j.Status, j.User)
+			},
+			right: "grant=password status=200 user=admin", wrong: "grant=client_credentials status=200 user=sncheck.integration"},
 	}
 }
 
@@ -309,8 +328,8 @@ func TestParseBugs(t *testing.T) {
 	if b, err := snclient.ParseBugs(""); err != nil || b != (snclient.Bugs{}) {
 		t.Errorf("ParseBugs(\"\") = %+v, %v", b, err)
 	}
-	if n := len(snclient.BugList()); n != 22 {
-		t.Errorf("BugList has %d bugs, want 22", n)
+	if n := len(snclient.BugList()); n != 24 {
+		t.Errorf("BugList has %d bugs, want 24", n)
 	}
 }
 

@@ -94,6 +94,7 @@ func Run(ctx context.Context, opts ...Option) (*Container, error) {
 	if err := ensureImage(ctx, cfg); err != nil {
 		return nil, err
 	}
+	useLocalDaemonHost()
 	env := map[string]string{"FAKESN_ADMIN_TOKEN": cfg.adminToken}
 	for k, v := range cfg.env {
 		env[k] = v
@@ -143,6 +144,21 @@ func RunForTest(tb testing.TB, opts ...Option) *Container {
 		tb.Fatalf("%v", err)
 	}
 	return c
+}
+
+// useLocalDaemonHost makes testcontainers reach published ports on
+// localhost when the Docker daemon is local (a unix socket). Inside a
+// container that has /.dockerenv, testcontainers otherwise guesses the
+// bridge gateway, which a sandboxed host cannot reach. An explicit
+// TESTCONTAINERS_HOST_OVERRIDE or a remote DOCKER_HOST is left alone.
+func useLocalDaemonHost() {
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") != "" {
+		return
+	}
+	if h := os.Getenv("DOCKER_HOST"); h != "" && !strings.HasPrefix(h, "unix://") {
+		return
+	}
+	os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
 }
 
 // DockerAvailable reports why Docker cannot be used, or nil.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,7 +333,9 @@ func TestCheckCtrlC(t *testing.T) {
 	marker := instance.NewMarker()
 	created := make(chan struct{})
 	var once sync.Once
-	var srv *fakesn.Server
+	// The handler runs on the server's goroutines; the child process is
+	// no synchronisation the race detector can see.
+	var srvRef atomic.Pointer[fakesn.Server]
 	srv, url := brokenFake(t, func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method != http.MethodPost || r.URL.Path != "/api/now/table/incident" {
 			return false
@@ -342,11 +345,12 @@ func TestCheckCtrlC(t *testing.T) {
 		if !first {
 			return false
 		}
-		srv.ServeHTTP(httptest.NewRecorder(), r) // the record exists; the client never hears
+		srvRef.Load().ServeHTTP(httptest.NewRecorder(), r) // the record exists; the client never hears
 		close(created)
 		<-r.Context().Done()
 		return true
 	})
+	srvRef.Store(srv)
 	cmd := exec.Command(bin, "check", "--url", url, "--label-filter", "writes", "--allow-writes")
 	cmd.Env = append(suites.ChildEnv(os.Environ(), nil), suites.EnvRunMarker+"="+marker)
 	var out bytes.Buffer

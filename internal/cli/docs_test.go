@@ -242,7 +242,6 @@ func sameShape(want, got any, path string) []string {
 	return nil
 }
 
-
 var mdLink = regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
 
 // TestDocLinks: the relative links of the README and the docs it indexes

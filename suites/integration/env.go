@@ -67,8 +67,10 @@ const (
 	browserUserAgent = "sncheck-browser/1 (the user's browser, played by sncheck)"
 )
 
-// canary holds the credentials of a check: unique random secrets, so that
-// finding one in the integration's output or URLs proves a leak.
+// canary holds the credentials of a check: with a fresh fake, a user and
+// an OAuth application whose secrets are random, so that finding one in
+// the integration's output or URLs proves a leak; with a Target, its
+// credentials.
 type canary struct {
 	userName     string
 	password     string

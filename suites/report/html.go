@@ -253,7 +253,7 @@ type tokenBar struct {
 const (
 	laneLeft      = 24.0
 	laneRight     = 120.0 // room for the last token's label
-	laneStep      = 30.0 // between two events at the same fake time
+	laneStep      = 30.0  // between two events at the same fake time
 	laneMarkTop   = 14.0
 	laneEventY    = 44.0
 	laneTokenTop  = 70.0
@@ -321,8 +321,21 @@ func layoutLane(r suites.Result) *lane {
 		l.Events = append(l.Events, le)
 	}
 	l.Tokens = tokenBars(ev, xs)
-	l.AxisY = laneTokenTop + float64(rows(l.Tokens))*laneTokenStep + 6
-	l.Height = l.AxisY + laneAxisPad
+	// The gap labels sit below the token bars; a lane without either
+	// stays short.
+	n := float64(rows(l.Tokens))
+	l.AxisY = laneEventY + 30
+	if n > 0 {
+		l.AxisY = laneTokenTop + n*laneTokenStep + 8
+	}
+	switch {
+	case len(l.Gaps) > 0:
+		l.Height = l.AxisY + laneAxisPad - 10
+	case n > 0:
+		l.Height = laneTokenTop + (n-1)*laneTokenStep + 10
+	default:
+		l.Height = laneEventY + 20
+	}
 	l.Width = math.Max(minLaneWidth, x+laneRight)
 	l.AxisX1, l.AxisX2 = laneLeft-12, x+12
 	for i := range l.Events {

@@ -33,6 +33,8 @@ type Bugs struct {
 	IgnoreState            bool // does not check state on the callback
 	NoPKCE                 bool // a public client skips PKCE
 	PasswordEveryCall      bool // re-sends the password instead of refreshing
+	ForgetTokens           bool // never writes its tokens to the state directory
+	WrongGrant             bool // connects with a grant other than the configured one
 }
 
 // BugInfo names and describes one bug switch.
@@ -65,6 +67,8 @@ var bugTable = []BugInfo{
 	{"ignore-state", "does not check state on the authorization-code callback", func(b *Bugs) *bool { return &b.IgnoreState }},
 	{"no-pkce", "a public client (no client secret) leaves out PKCE", func(b *Bugs) *bool { return &b.NoPKCE }},
 	{"password-every-call", "uses the password grant instead of the refresh grant when the access token expires", func(b *Bugs) *bool { return &b.PasswordEveryCall }},
+	{"forget-tokens", "never writes its tokens to the state directory, so a restarted client makes a new grant", func(b *Bugs) *bool { return &b.ForgetTokens }},
+	{"wrong-grant", "connects with another grant than the configured one: password when a username and password are set, else client_credentials", func(b *Bugs) *bool { return &b.WrongGrant }},
 }
 
 // BugList describes every bug switch, sorted by name.

@@ -133,6 +133,9 @@ func New(cfg Config) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("snclient: GrantType %q is not password, authorization_code or client_credentials", cfg.GrantType)
 	}
+	if cfg.Bugs.WrongGrant {
+		cfg.GrantType = otherGrant(cfg)
+	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 100
 	}
@@ -189,6 +192,20 @@ func New(cfg Config) (*Client, error) {
 		c.log.Info("reusing kept tokens", "state_dir", cfg.StateDir)
 	}
 	return c, nil
+}
+
+// otherGrant is the grant the wrong-grant bug uses instead of the
+// configured one: password when a username and password are set, else
+// client_credentials when there is a client secret; the configured one
+// when neither is another grant it could use.
+func otherGrant(cfg Config) string {
+	switch {
+	case cfg.GrantType != GrantPassword && cfg.Username != "" && cfg.Password != "":
+		return GrantPassword
+	case cfg.GrantType != GrantClientCredentials && cfg.ClientSecret != "":
+		return GrantClientCredentials
+	}
+	return cfg.GrantType
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

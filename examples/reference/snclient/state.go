@@ -61,7 +61,7 @@ func (c *Client) loadState() (*oauth2.Token, string, error) {
 // saveStateLocked writes the tokens (or removes them when tok is nil)
 // atomically, readable only by the owner. c.mu must be held.
 func (c *Client) saveStateLocked(tok *oauth2.Token) error {
-	if c.cfg.StateDir == "" {
+	if c.cfg.StateDir == "" || c.cfg.Bugs.ForgetTokens {
 		return nil
 	}
 	path := filepath.Join(c.cfg.StateDir, stateFile)

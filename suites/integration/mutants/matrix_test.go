@@ -46,6 +46,8 @@ var namedFor = map[string][]string{
 	"ignore-state":             {"AUTH-STATE-CHECKED"},
 	"no-pkce":                  {"AUTH-PKCE-PUBLIC"},
 	"password-every-call":      {"REFRESH-NO-PASSWORD-RESEND"},
+	"forget-tokens":            {"REFRESH-TOKENS-PERSISTED"},
+	"wrong-grant":              {"AUTH-GRANT"},
 }
 
 // matrixGrant is the grant a check runs with in the matrix: password,
