@@ -58,5 +58,13 @@ func TestDockerRun(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("docker run to first answered token request: %s", time.Since(start).Round(time.Millisecond))
+	answered := time.Now()
+	t.Logf("docker run to first answered token request: %s", answered.Sub(start).Round(time.Millisecond))
+	// Most of that is Docker creating the container; the fake's own share
+	// starts when the container's process does.
+	if out, err := exec.Command("docker", "inspect", "-f", "{{.State.StartedAt}}", id).Output(); err == nil {
+		if started, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(out))); err == nil {
+			t.Logf("container process start to first answered token request: %s", answered.Sub(started).Round(time.Millisecond))
+		}
+	}
 }
