@@ -58,8 +58,8 @@ func (w *benchWriter) reset() {
 	w.status, w.n, w.body = 0, 0, w.body[:0]
 }
 
-// do serves one request and returns the writer.
-func do(s *Server, w *benchWriter, method, target, contentType, body string, hdr ...string) *benchWriter {
+// benchDo serves one request and returns the writer.
+func benchDo(s *Server, w *benchWriter, method, target, contentType, body string, hdr ...string) *benchWriter {
 	w.reset()
 	var req *http.Request
 	if body != "" {
@@ -80,7 +80,7 @@ func do(s *Server, w *benchWriter, method, target, contentType, body string, hdr
 
 func newBenchWriter() *benchWriter { return &benchWriter{h: http.Header{}} }
 
-const formType = "application/x-www-form-urlencoded"
+const benchFormType = "application/x-www-form-urlencoded"
 
 var benchPasswordForm = url.Values{"grant_type": {"password"}, "client_id": {fixtures.OAuthClientID},
 	"client_secret": {fixtures.OAuthClientSecret}, "username": {"admin"}, "password": {"admin"}}.Encode()
@@ -90,7 +90,7 @@ func benchToken(tb testing.TB, s *Server) (access, refresh string) {
 	tb.Helper()
 	w := newBenchWriter()
 	w.keep = true
-	do(s, w, http.MethodPost, "/oauth_token.do", formType, benchPasswordForm)
+	benchDo(s, w, http.MethodPost, "/oauth_token.do", benchFormType, benchPasswordForm)
 	var tok struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
@@ -143,7 +143,7 @@ func BenchmarkTokenPassword(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := selfCPUTime()
 			for b.Loop() {
-				if do(s, w, http.MethodPost, "/oauth_token.do", formType, benchPasswordForm).status != http.StatusOK {
+				if benchDo(s, w, http.MethodPost, "/oauth_token.do", benchFormType, benchPasswordForm).status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
 			}
@@ -163,7 +163,7 @@ func BenchmarkTokenRefresh(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := selfCPUTime()
 	for b.Loop() {
-		if do(s, w, http.MethodPost, "/oauth_token.do", formType, form).status != http.StatusOK {
+		if benchDo(s, w, http.MethodPost, "/oauth_token.do", benchFormType, form).status != http.StatusOK {
 			b.Fatalf("status %d", w.status)
 		}
 	}
@@ -262,7 +262,7 @@ func BenchmarkTableList100(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := selfCPUTime()
 	for b.Loop() {
-		do(ss.s, w, http.MethodGet, "/api/now/table/incident?sysparm_limit=100", "", "", "Authorization", auth, "Accept", "application/json")
+		benchDo(ss.s, w, http.MethodGet, "/api/now/table/incident?sysparm_limit=100", "", "", "Authorization", auth, "Accept", "application/json")
 		if w.status != http.StatusOK {
 			b.Fatalf("status %d", w.status)
 		}
@@ -286,7 +286,7 @@ func BenchmarkTableQuery(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := selfCPUTime()
 			for b.Loop() {
-				do(ss.s, w, http.MethodGet, largeQuery, "", "", "Authorization", auth, "Accept", "application/json")
+				benchDo(ss.s, w, http.MethodGet, largeQuery, "", "", "Authorization", auth, "Accept", "application/json")
 				if w.status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
@@ -310,7 +310,7 @@ func BenchmarkTableGetOne(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := selfCPUTime()
 			for b.Loop() {
-				do(ss.s, w, http.MethodGet, target, "", "", "Authorization", auth, "Accept", "application/json")
+				benchDo(ss.s, w, http.MethodGet, target, "", "", "Authorization", auth, "Accept", "application/json")
 				if w.status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
@@ -491,7 +491,7 @@ func BenchmarkTableListJournalFull(b *testing.B) {
 			auth := "Bearer " + token
 			b.ReportAllocs()
 			for b.Loop() {
-				do(s, w, http.MethodGet, "/api/now/table/incident?sysparm_limit=100", "", "", "Authorization", auth, "Accept", "application/json")
+				benchDo(s, w, http.MethodGet, "/api/now/table/incident?sysparm_limit=100", "", "", "Authorization", auth, "Accept", "application/json")
 				if w.status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
@@ -551,7 +551,7 @@ func BenchmarkTokenPasswordCredentials(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := selfCPUTime()
 			for b.Loop() {
-				if do(s, w, http.MethodPost, "/oauth_token.do", formType, benchPasswordForm).status != http.StatusOK {
+				if benchDo(s, w, http.MethodPost, "/oauth_token.do", benchFormType, benchPasswordForm).status != http.StatusOK {
 					b.Fatalf("status %d", w.status)
 				}
 			}

@@ -422,7 +422,9 @@ func TestJournalMatchesFake(t *testing.T) {
 	if es := byPath("table", func(e fakesn.JournalEntry) bool { return e.AuthKind == "session" && e.Status == 200 }); len(es) != 1 {
 		t.Errorf("session-authenticated requests = %d, want 1 (cookies must survive the proxy)", len(es))
 	}
-	if es := byPath("table", func(e fakesn.JournalEntry) bool { return e.Method == "GET" && strings.Contains(e.Query, "sysparm_offset=2") }); len(es) != 1 {
+	if es := byPath("table", func(e fakesn.JournalEntry) bool {
+		return e.Method == "GET" && strings.Contains(e.Query, "sysparm_offset=2")
+	}); len(es) != 1 {
 		t.Errorf("next-page requests through the proxy = %d, want 1 (Link must point at the proxy)", len(es))
 	}
 }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/sncheck/sncheck/harness"
 	"github.com/sncheck/sncheck/suites"
+	"github.com/sncheck/sncheck/suites/instance"
 	"github.com/sncheck/sncheck/suites/integration"
 )
 
@@ -28,6 +30,16 @@ import (
 // verifyBindings lists verify's flags in the order the help shows them.
 var verifyBindings = append([]envBinding{
 	{flag: "grant", env: integration.EnvGrant},
+	// live: the instance is named only on the command line, so that SN_*
+	// variables set for `sncheck check` never turn a verify run live.
+	{flag: "instance"},
+	{flag: "url"},
+	{flag: "client-id", env: harness.EnvClientID},
+	{flag: "client-secret", env: harness.EnvClientSecret, secret: true},
+	{flag: "username", env: harness.EnvUsername},
+	{flag: "password", env: harness.EnvPassword, secret: true},
+	{flag: "allow-writes", env: suites.EnvAllowWrites},
+	{flag: "max-requests"},
 	{flag: "label-filter"},
 	{flag: "check"},
 	{flag: "save"},
@@ -43,12 +55,26 @@ type verifyConfig struct {
 	timeout     time.Duration
 	verbose     bool
 	out         *runOutput // report hook: output and report flags (output.go, reports.go)
+
+	// live: the instance to verify against through the recording proxy
+	instance, url string
+	creds         harness.Credentials
+	allowWrites   bool
+	maxRequests   int
 }
 
 func (e *env) verifyFlags() (*flag.FlagSet, *verifyConfig) {
 	c := &verifyConfig{}
 	fs := e.newFlagSet("verify")
 	fs.Var(newEnum(&c.grant, "password", integration.Grants()...), "grant", "the grant the adapter is configured with (`password|authorization_code|client_credentials`),\npassed to it as SN_GRANT_TYPE")
+	fs.StringVar(&c.instance, "instance", "", "verify against the live instance `name` (dev12345 = https://dev12345.service-now.com)\nthrough a recording proxy, instead of a fresh fake per check (docs/live-verify.md)")
+	fs.StringVar(&c.url, "url", "", "verify against the live instance at this base `URL` (https; plain http only on loopback)")
+	fs.StringVar(&c.creds.ClientID, "client-id", "", "live: the OAuth application's client `id`")
+	fs.StringVar(&c.creds.ClientSecret, "client-secret", "", "live: the OAuth application's client `secret`; prefer the variable, a flag shows in ps")
+	fs.StringVar(&c.creds.Username, "username", "", "live: the `user` the adapter connects as (and sncheck lists records as)")
+	fs.StringVar(&c.creds.Password, "password", "", "live: the user's `password`; prefer the variable, a flag shows in ps")
+	fs.BoolVar(&c.allowWrites, "allow-writes", false, "live: let the checks that create records run (marked with the run marker\nand deleted); without it they are skipped")
+	fs.IntVar(&c.maxRequests, "max-requests", 0, "live: the most requests one check may send to the instance (`n`);\n0 means "+fmt.Sprint(integration.DefaultLiveCheckBudget))
 	fs.StringVar(&c.labelFilter, "label-filter", "", "run only the checks whose labels match this Ginkgo label `expression`\n(labels: auth, refresh, expiry, scope, acl, ratelimit, faults, pagination, secrets)")
 	fs.Var(&c.checks, "check", "run only this check `ID` (repeatable)")
 	fs.StringVar(&c.save, "save", "", "write the run as JSON to this `file` (for sncheck diff and reports)")
@@ -73,6 +99,13 @@ a canary user and OAuth application whose secrets are random, and judges
 what the adapter sent from the fake's request journal. The adapter's stderr
 is scanned for leaked secrets.
 
+With --instance or --url, the adapter is pointed at a recording proxy in
+front of that live instance instead, and the checks read the proxy's
+journal: checks that only observe run as they are, token expiry is forced
+by revocation, faults are injected by the proxy, and checks that need the
+instance configured for them are skipped, with the reason
+(docs/live-verify.md). Read-only unless --allow-writes.
+
 Exit codes: 0 every check passed, 1 the run could not be made, 2 usage,
 3 a check failed.
 
@@ -89,6 +122,8 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	given := map[string]bool{} // live: to warn about secrets on the command line
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if err := applyEnv(fs, e.getenv, verifyBindings); err != nil {
 		return err
 	}
@@ -116,22 +151,34 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
 	}
+	vars := map[string]string{
+		integration.EnvAdapter: string(adapter),
+		integration.EnvGrant:   c.grant,
+	}
+	target := suites.TargetInfo{Name: "fake"}
+	where := "a fresh fake per check"
+	live, err := e.verifyLive(c, given, vars) // live: --instance or --url
+	if err != nil {
+		return err
+	}
+	if live != nil {
+		target, where = live.info, live.describe
+	}
 
-	fmt.Fprintf(e.stdout, "sncheck verify: integration suite against %s (%s grant), a fresh fake per check\n", strings.Join(quoteArgs(argv), " "), c.grant)
+	fmt.Fprintf(e.stdout, "sncheck verify: integration suite against %s (%s grant), %s\n", strings.Join(quoteArgs(argv), " "), c.grant, where)
 	out := &lockedWriter{w: e.stdout}
 	opts := suites.RunOptions{
-		Suite:   "integration",
-		Command: e.verifySuiteCommand(),
-		Env: suites.ChildEnv(os.Environ(), map[string]string{
-			integration.EnvAdapter: string(adapter),
-			integration.EnvGrant:   c.grant,
-		}),
+		Suite:       "integration",
+		Command:     e.verifySuiteCommand(),
+		Env:         suites.ChildEnv(os.Environ(), vars),
 		LabelFilter: c.labelFilter,
 		Checks:      c.checks,
 		Timeout:     c.timeout,
 		Progress:    c.out.progress(out), // report hook (output.go)
-		Meta: suites.RunMeta{Tool: "sncheck", Version: buildVersion(),
-			Target: suites.TargetInfo{Name: "fake"}},
+		Meta:        suites.RunMeta{Tool: "sncheck", Version: buildVersion(), Target: target},
+	}
+	if live != nil && live.sweep != nil {
+		opts.Sweep = live.sweep
 	}
 	if c.verbose {
 		opts.Output, opts.Verbose = out, true
@@ -197,4 +244,74 @@ func quoteArgs(argv []string) []string {
 		out[i] = a
 	}
 	return out
+}
+
+// verifyRun is a live verify run's target (--instance or --url).
+type verifyRun struct {
+	info     suites.TargetInfo
+	describe string
+	sweep    func(ctx context.Context) (int, error)
+}
+
+// verifyLive checks the live flags and names the instance, credentials,
+// run marker and write permission to the child in vars; nil without
+// --instance or --url.
+func (e *env) verifyLive(c *verifyConfig, given map[string]bool, vars map[string]string) (*verifyRun, error) {
+	if c.instance == "" && c.url == "" {
+		return nil, nil
+	}
+	if c.instance != "" && c.url != "" {
+		return nil, usageErrorf("sncheck verify: give --instance or --url, not both")
+	}
+	if c.grant == harness.GrantAuthorizationCode {
+		return nil, usageErrorf("sncheck verify: the authorization_code grant cannot be verified against a live instance: it needs a user to log in on the instance's own login page, which sncheck plays only on the fake; verify it without --instance/--url")
+	}
+	if c.maxRequests < 0 {
+		return nil, usageErrorf("sncheck verify: --max-requests must not be negative")
+	}
+	for _, name := range []string{"client-secret", "password"} {
+		if given[name] {
+			fmt.Fprintf(e.stderr, "sncheck verify: warning: --%s on the command line is visible to other users (ps); prefer its environment variable\n", name)
+		}
+	}
+	cfg := harness.LiveConfig{Instance: c.instance, URL: c.url, Credentials: c.creds}
+	base, err := cfg.BaseURL()
+	if err != nil {
+		return nil, usageErrorf("sncheck verify: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageErrorf("sncheck verify: %v", err)
+	}
+	marker := e.getenv(suites.EnvRunMarker)
+	if marker == "" {
+		marker = instance.NewMarker()
+	}
+	vars[integration.EnvLiveURL] = base
+	vars[harness.EnvClientID] = c.creds.ClientID
+	vars[harness.EnvClientSecret] = c.creds.ClientSecret
+	vars[harness.EnvUsername] = c.creds.Username
+	vars[harness.EnvPassword] = c.creds.Password
+	vars[suites.EnvRunMarker] = marker
+	if c.maxRequests > 0 {
+		vars[integration.EnvLiveBudget] = fmt.Sprint(c.maxRequests)
+	}
+	run := &verifyRun{
+		info:     suites.TargetInfo{Name: "live", URL: base, Live: true},
+		describe: "live instance " + base + " through a recording proxy (read-only)",
+	}
+	if c.allowWrites {
+		vars[suites.EnvAllowWrites] = "true"
+		run.describe = "live instance " + base + " through a recording proxy (writes allowed, marked " + marker + ")"
+		// Whatever a check could not delete (an interrupted run) goes too.
+		run.sweep = func(ctx context.Context) (int, error) {
+			cfg.URL, cfg.Instance = base, ""
+			t, err := harness.NewLiveTarget(cfg)
+			if err != nil {
+				return 0, err
+			}
+			defer t.Close()
+			return instance.Sweep(ctx, t, marker)
+		}
+	}
+	return run, nil
 }

@@ -477,7 +477,7 @@ func run(c config) error {
 	}
 	scenarios := []*scenario{
 		{name: "token (password grant, keep-alive)", script: tokenScript()},
-		{name: "table GET 100 records", script: getScript(listPath, token)},
+		{name: fmt.Sprintf("table GET 100 records (%d KB)", len(listBody)/1000), script: getScript(listPath, token)},
 	}
 	for range c.runs {
 		for _, sc := range scenarios {
@@ -525,8 +525,10 @@ func run(c config) error {
 	fmt.Printf("| peak RSS after the load runs | %.1f MiB | %.1f MiB | %.2f× | | |\n", mib(fakeRSS), mib(ceilRSS), float64(fakeRSS)/float64(ceilRSS))
 	if large != nil {
 		fmt.Printf("| %dk incidents: serve start-up (parse config, seed, first token) | %s | | | | |\n", c.large/1000, round(large.startup))
-		fmt.Printf("| %dk incidents: query p50 / p99, 1 connection | %s / %s | | | ≤ 20 ms | %s |\n", c.large/1000,
-			round(large.query.p50), round(large.query.p99), verdict(large.query.p50 <= 20*time.Millisecond))
+		// The 20 ms target is for the Go benchmark (BenchmarkTableQuery), which
+		// has the machine to itself; over HTTP it is shown for reference.
+		fmt.Printf("| %dk incidents: query over HTTP p50 / p99, 1 connection | %s / %s | | | (≤ 20 ms in BenchmarkTableQuery) | |\n", c.large/1000,
+			round(large.query.p50), round(large.query.p99))
 		fmt.Printf("| %dk incidents: peak RSS | %.1f MiB | | | ≤ 400 MB | %s |\n", c.large/1000, mib(large.rss), verdict(large.rss <= 400e6))
 	}
 

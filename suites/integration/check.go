@@ -59,6 +59,9 @@ type IntegrationCheck struct {
 
 	spec instanceSpec
 	run  func(ctx context.Context, env *Env) Result
+	// liveWithoutWrites, when set, says how a check that creates records
+	// on a fake runs on a live instance without creating any (live.go).
+	liveWithoutWrites string
 }
 
 // Applies reports whether the check applies to an integration configured
@@ -85,7 +88,14 @@ func (c IntegrationCheck) Run(ctx context.Context, env *Env) (res Result) {
 	if !c.Applies(env.Grant) {
 		return skip("does not apply to the %s grant: %s", env.Grant, c.NotFor)
 	}
-	if env.Target != nil && (c.spec.rotation || c.spec.public || c.spec.scopes != nil || c.spec.hidePages) {
+	if env.Live != nil { // live: what the check needs decides whether it runs (live.go)
+		if why := liveGrantSkip(env.Grant); why != "" {
+			return skip("against a live instance: %s", why)
+		}
+		if plan := c.LivePlan(env.Live.AllowWrites); plan.Mode == LiveSkip {
+			return skip("against a live instance: %s", plan.Reason)
+		}
+	} else if env.Target != nil && (c.spec.rotation || c.spec.public || c.spec.scopes != nil || c.spec.hidePages) {
 		return skip("needs a fresh in-process fake configured for the check (%s); the target is a fake at a URL", c.spec)
 	}
 	defer env.close()

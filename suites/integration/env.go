@@ -19,6 +19,7 @@ import (
 	"github.com/sncheck/sncheck/fakesn"
 	"github.com/sncheck/sncheck/fixtures"
 	"github.com/sncheck/sncheck/harness"
+	"github.com/sncheck/sncheck/harness/proxy"
 )
 
 // Env is what one check runs in: the integration to start, the grant it is
@@ -40,6 +41,10 @@ type Env struct {
 	// Fake is the in-process fake of the running check; nil when Target
 	// was given.
 	Fake *fakesn.Server
+	// Live, when set, is a live instance to verify against instead of a
+	// fake: the integration talks to a recording proxy in front of it,
+	// fresh for the check, whose journal the check reads (live.go).
+	Live *Live
 	// TempDir is where state directories go; empty means a new directory
 	// under os.TempDir, removed when the check ends.
 	TempDir string
@@ -47,6 +52,7 @@ type Env struct {
 	Logf func(format string, args ...any)
 
 	ctl    fakesn.Controller
+	proxy  *proxy.Proxy // live: the check's recording proxy (live.go)
 	canary canary
 	hc     *http.Client // the harness's own requests (setup, browser)
 	first  int64        // the journal's first entry of the check
@@ -115,7 +121,20 @@ type instanceSpec struct {
 // canary user and application, or the given Target.
 func (e *Env) prepare(ctx context.Context, spec instanceSpec) error {
 	e.hc = &http.Client{Timeout: 30 * time.Second, Transport: uaTransport{ua: harnessUserAgent}}
-	if e.Target != nil {
+	if e.Live != nil { // live: a recording proxy in front of the instance (live.go)
+		p, err := e.Live.startProxy()
+		if err != nil {
+			return err
+		}
+		e.cleanup(p.Close)
+		creds := e.Live.Config.Credentials
+		e.proxy, e.ctl = p, p
+		e.canary = canary{
+			userName: creds.Username, password: creds.Password,
+			clientID: creds.ClientID, clientSecret: creds.ClientSecret, redirectURI: creds.RedirectURI,
+			adminUser: creds.Username, adminPass: creds.Password,
+		}
+	} else if e.Target != nil {
 		ctl, ok := e.Target.Controller()
 		if !ok {
 			return errors.New("the target has no controller (clock, faults, journal): the integration suite needs a fake")
@@ -222,6 +241,9 @@ func (e *Env) logf(format string, args ...any) {
 
 // baseURL is the instance's URL.
 func (e *Env) baseURL() string {
+	if e.proxy != nil { // live: the integration talks to the proxy
+		return e.proxy.URL()
+	}
 	if e.Fake != nil {
 		return e.Fake.URL()
 	}
@@ -360,8 +382,12 @@ func (e *Env) Since(ctx context.Context, mark int64) ([]fakesn.JournalEntry, err
 	return e.Journal(ctx, fakesn.JournalFilter{SinceSeq: mark})
 }
 
-// Advance moves the fake's clock forward.
+// Advance moves the fake's clock forward. Against a live instance it
+// forces the token expiry the move would cause, by revocation (live.go).
 func (e *Env) Advance(ctx context.Context, d time.Duration) error {
+	if e.proxy != nil {
+		return e.expireLive(ctx, d)
+	}
 	_, err := e.ctl.AdvanceClock(ctx, d)
 	return err
 }
@@ -429,6 +455,7 @@ func (e *Env) createRecord(ctx context.Context, table string, rec map[string]str
 	if err := json.Unmarshal(raw, &r); err != nil || r.SysID == "" {
 		return "", fmt.Errorf("setup: creating a %s record: no sys_id in the answer", table)
 	}
+	e.deleteLater(table, r.SysID) // live: records sncheck creates do not outlive the check
 	return r.SysID, nil
 }
 

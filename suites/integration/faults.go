@@ -154,7 +154,8 @@ func checkNoPostReplay(ctx context.Context, env *Env) Result {
 	}); err != nil {
 		return fail("sncheck could not arm the fault: %v", err)
 	}
-	marker := randomSecret("sncheck-post-")
+	marker := env.liveText(randomSecret("sncheck-post-"))            // live: run-marked
+	env.deleteMatchingLater(probeTable, "short_description="+marker) // live: and deleted
 	mark, err := env.Mark(ctx)
 	if err != nil {
 		return fail("sncheck could not read the fake's journal: %v", err)

@@ -32,6 +32,9 @@ type pageSet struct {
 	marker  string
 	visible map[string]string // sys_id → short_description
 	hidden  map[string]string
+	// live: the instance's own records of table matching q, which the
+	// check lists instead of marked incidents (live.go)
+	table, q string
 }
 
 // pageRecord is the i-th record: its short_description and whether the
@@ -82,6 +85,9 @@ func createPages(ctx context.Context, env *Env, hide bool) (*pageSet, error) {
 	if env.pages != nil {
 		return env.pages, nil
 	}
+	if env.Live != nil { // live: never creates records (live.go)
+		return livePages(ctx, env)
+	}
 	ps := &pageSet{marker: pageMarker + randomSecret("")[:8] + "-", visible: map[string]string{}, hidden: map[string]string{}}
 	if hide {
 		if _, err := env.createRecord(ctx, "sys_security_acl", hideACL); err != nil {
@@ -124,7 +130,21 @@ func createPages(ctx context.Context, env *Env, hide bool) (*pageSet, error) {
 	return ps, firstErr
 }
 
-func (ps *pageSet) query() string { return "short_descriptionSTARTSWITH" + ps.marker }
+func (ps *pageSet) query() string {
+	if ps.table != "" { // live
+		return ps.q
+	}
+	return "short_descriptionSTARTSWITH" + ps.marker
+}
+
+// listed is the table the integration lists, the fields it asks for, and
+// how the explanations name n of its records.
+func (ps *pageSet) listed(n int) (table string, fields []string, what string) {
+	if ps.table != "" { // live
+		return ps.table, []string{"sys_id"}, fmt.Sprintf("Listing %d %s records", n, ps.table)
+	}
+	return probeTable, []string{"sys_id", "number"}, fmt.Sprintf("Listing %d incidents", n)
+}
 
 var _ = define(IntegrationCheck{
 	Check: suites.Check{
@@ -211,6 +231,8 @@ var _ = define(IntegrationCheck{
 	},
 	spec: instanceSpec{pages: true},
 	run:  checkStopsAtLast,
+	// live.go
+	liveWithoutWrites: "lists the instance's own " + livePageTable + " records (more than a page on a developer instance) instead of creating any",
 })
 
 // defaultLimit is the Table API's page size when sysparm_limit is absent.
@@ -229,13 +251,14 @@ func checkStopsAtLast(ctx context.Context, env *Env) Result {
 	if err != nil {
 		return fail("sncheck could not read the fake's journal: %v", err)
 	}
-	recs, opErr := integ.List(ctx, probeTable, ps.query(), []string{"sys_id", "number"})
+	n := len(ps.visible) // pageRecords, or on a live instance its own records
+	table, fields, what := ps.listed(n)
+	recs, opErr := integ.List(ctx, table, ps.query(), fields)
 	es, err := env.Since(ctx, mark)
 	if err != nil {
 		return fail("sncheck could not read the fake's journal: %v", err)
 	}
 	lists := filter(tableRequests(es), func(e fakesn.JournalEntry) bool { return e.Method == "GET" && e.SysID == "" })
-	what := fmt.Sprintf("Listing %d incidents", pageRecords)
 	if opErr != nil {
 		return fail("%s, the operation %s (the integration sent %s).", what, outcome(opErr), describeRequests(lists))
 	}
@@ -243,10 +266,10 @@ func checkStopsAtLast(ctx context.Context, env *Env) Result {
 		return fail("%s, the integration returned %d records without a list request the fake saw.", what, len(recs))
 	}
 	limit := paramInt(lists[0], "sysparm_limit", defaultLimit)
-	pages := (pageRecords + limit - 1) / limit
+	pages := (n + limit - 1) / limit
 	var past []string
 	for _, e := range lists {
-		if off := paramInt(e, "sysparm_offset", 0); off >= pageRecords {
+		if off := paramInt(e, "sysparm_offset", 0); off >= n {
 			past = append(past, describeEntry(e))
 		}
 	}

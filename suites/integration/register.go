@@ -47,7 +47,8 @@ const (
 )
 
 // EnvFromEnviron returns an Env maker for the adapter and grant the
-// environment names (EnvAdapter, EnvGrant), read through getenv.
+// environment names (EnvAdapter, EnvGrant), read through getenv, and the
+// live instance when EnvLiveURL names one (with the SN_* credentials).
 func EnvFromEnviron(getenv func(string) string) (func() *Env, error) {
 	raw := getenv(EnvAdapter)
 	if raw == "" {
@@ -65,7 +66,11 @@ func EnvFromEnviron(getenv func(string) string) (func() *Env, error) {
 		return nil, fmt.Errorf("integration: %s=%q is not %s", EnvGrant, grant, strings.Join(Grants(), ", "))
 	}
 	start := harness.Exec(argv[0], argv[1:]...)
-	return func() *Env { return &Env{Grant: grant, Start: start} }, nil
+	live, err := LiveFromEnviron(getenv) // live: EnvLiveURL names an instance (live.go)
+	if err != nil {
+		return nil, err
+	}
+	return func() *Env { return &Env{Grant: grant, Start: start, Live: live} }, nil
 }
 
 func validGrant(g string) bool {
