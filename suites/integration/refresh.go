@@ -29,12 +29,9 @@ func checkRefreshOnExpiry(ctx context.Context, env *Env) Result {
 	if r := steady(ctx, env, integ); r != nil {
 		return *r
 	}
-	if err := env.Advance(ctx, tokenLife); err != nil {
-		return fail("sncheck could not move the fake's clock: %v", err)
-	}
-	mark, err := env.Mark(ctx)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
+	mark, r := expireAccess(ctx, env)
+	if r != nil {
+		return *r
 	}
 	var errs []error
 	for range 2 {
@@ -70,6 +67,21 @@ func checkRefreshOnExpiry(ctx context.Context, env *Env) Result {
 // steady reads once more while the access token is valid; the Result is
 // set when the integration renewed the token anyway, which would make
 // counting renewals after the expiry meaningless.
+// expireAccess moves the fake's clock past the access token's lifespan
+// and returns the journal mark from which the renewal is judged.
+func expireAccess(ctx context.Context, env *Env) (int64, *Result) {
+	if err := env.Advance(ctx, tokenLife); err != nil {
+		r := fail("sncheck could not move the fake's clock: %v", err)
+		return 0, &r
+	}
+	mark, err := env.Mark(ctx)
+	if err != nil {
+		r := fail("sncheck could not read the fake's journal: %v", err)
+		return 0, &r
+	}
+	return mark, nil
+}
+
 func steady(ctx context.Context, env *Env, integ harness.Integration) *Result {
 	mark, err := env.Mark(ctx)
 	if err != nil {
@@ -116,12 +128,9 @@ func checkSingleFlight(ctx context.Context, env *Env) Result {
 	if r := steady(ctx, env, integ); r != nil {
 		return *r
 	}
-	if err := env.Advance(ctx, tokenLife); err != nil {
-		return fail("sncheck could not move the fake's clock: %v", err)
-	}
-	mark, err := env.Mark(ctx)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
+	mark, r := expireAccess(ctx, env)
+	if r != nil {
+		return *r
 	}
 	errs := make([]error, concurrentOps)
 	var wg sync.WaitGroup
@@ -244,12 +253,9 @@ func checkNoPasswordResend(ctx context.Context, env *Env) Result {
 	if r != nil {
 		return *r
 	}
-	if err := env.Advance(ctx, tokenLife); err != nil {
-		return fail("sncheck could not move the fake's clock: %v", err)
-	}
-	mark, err := env.Mark(ctx)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
+	mark, r := expireAccess(ctx, env)
+	if r != nil {
+		return *r
 	}
 	opErr := probe(ctx, integ)
 	es, err := env.Since(ctx, mark)
