@@ -8,6 +8,7 @@ FUZZ_TARGETS ?= \
 	./fakesn/internal/query:FuzzParse \
 	./fakesn:FuzzTokenEndpoint \
 	./fakesn:FuzzTableRequest \
+	./fakesn:FuzzAppendJSONString \
 	./harness:FuzzDecodeAnswer \
 	./fakesn/internal/store:FuzzWALReadRecords
 FUZZTIME ?= 10s
