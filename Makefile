@@ -58,15 +58,20 @@ bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./...
 	$(GO) run ./internal/loadrun -sncheck bin/sncheck -startup-phases bin/loadrun-startup $(LOADRUN_FLAGS)
 
-# Placeholders until the Ginkgo suites land; then:
-#   $(GO) run github.com/onsi/ginkgo/v2/ginkgo -r -p --randomize-all --randomize-suites \
-#     --fail-on-pending --fail-on-empty --keep-going --race --trace --junit-report=... ./suites
-# with --label-filter='!fake-only' and SN_* variables for suites-live.
-suites:
-	$(GO) test ./suites/...
+# The Ginkgo suites through the ginkgo CLI (a go.mod tool), with JUnit
+# reports in out/. GINKGO_FLAGS adds --github-output in Actions.
+GINKGO = $(GO) tool ginkgo -r -p --randomize-all --randomize-suites --fail-on-pending \
+	--fail-on-empty --keep-going --race --trace --output-dir=out $(GINKGO_FLAGS)
 
+# The instance and integration suites against the in-process fake.
+suites:
+	$(GINKGO) --junit-report=suites-junit.xml ./suites/instance ./suites/integration
+
+# The instance suite against a live instance named by SN_INSTANCE or SN_URL
+# (with SN_CLIENT_ID, SN_CLIENT_SECRET, SN_USERNAME, SN_PASSWORD); specs
+# that need the fake's controls are left out.
 suites-live:
-	$(GO) test ./suites/...
+	$(GINKGO) --label-filter='!fake-only' --junit-report=live-junit.xml ./suites/instance
 
 # The fake's container image (Dockerfile): a static binary and the host's
 # CA bundle, staged in out/image.
