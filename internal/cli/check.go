@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -178,7 +177,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	out := &lockedWriter{w: e.stdout}
 	opts := suites.RunOptions{
 		Suite:       "instance",
-		Command:     e.suiteCommand(),
+		Command:     e.suiteCommand("instance"),
 		Env:         suites.ChildEnv(os.Environ(), tgt.vars),
 		LabelFilter: labelFilter,
 		Checks:      c.checks,
@@ -199,40 +198,48 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 			return instance.Sweep(ctx, t, marker)
 		}
 	}
+	return runAndReport(ctx, "sncheck check", opts, out, c.out, c.save)
+}
+
+// runAndReport runs a suite in a child process, prints its summary, saves
+// and writes the reports, and turns the run into the command's exit code:
+// what `sncheck check` and `sncheck verify` share.
+func runAndReport(ctx context.Context, cmd string, opts suites.RunOptions, out io.Writer, ro *runOutput, save string) error {
 	started := time.Now()
 	run, err := suites.RunSuite(ctx, opts)
 	if err != nil {
-		return runtimeError(fmt.Errorf("sncheck check: %w", err))
+		return runtimeError(fmt.Errorf("%s: %w", cmd, err))
 	}
-	c.out.summary(out, run, time.Since(started)) // report hook (output.go)
-	if c.save != "" {
-		if err := saveRun(c.save, run); err != nil {
-			return runtimeError(fmt.Errorf("sncheck check: --save: %w", err))
+	ro.summary(out, run, time.Since(started)) // report hook (output.go)
+	if save != "" {
+		if err := saveRun(save, run); err != nil {
+			return runtimeError(fmt.Errorf("%s: --save: %w", cmd, err))
 		}
-		fmt.Fprintf(out, "saved the run to %s\n", c.save)
+		fmt.Fprintf(out, "saved the run to %s\n", save)
 	}
-	if err := c.out.writeReports(out, run); err != nil { // report hook (reports.go)
-		return runtimeError(fmt.Errorf("sncheck check: %w", err))
+	if err := ro.writeReports(out, run); err != nil { // report hook (reports.go)
+		return runtimeError(fmt.Errorf("%s: %w", cmd, err))
 	}
 	switch {
 	case len(run.Errors) > 0:
-		return runtimeError(fmt.Errorf("sncheck check: the run failed: %s", strings.Join(run.Errors, "; ")))
+		return runtimeError(fmt.Errorf("%s: the run failed: %s", cmd, strings.Join(run.Errors, "; ")))
 	case run.Interrupted:
-		return runtimeError(errors.New("sncheck check: interrupted"))
+		return runtimeError(fmt.Errorf("%s: interrupted", cmd))
 	case run.Summary.Failed > 0:
-		return &exitError{code: exitChecksFailed, err: fmt.Errorf("sncheck check: %d of %d checks failed: %s",
-			run.Summary.Failed, len(run.Results), strings.Join(run.FailedIDs(), ", "))}
+		return &exitError{code: exitChecksFailed, err: fmt.Errorf("%s: %d of %d checks failed: %s",
+			cmd, run.Summary.Failed, len(run.Results), strings.Join(run.FailedIDs(), ", "))}
 	}
 	return nil
 }
 
-// suiteCommand is the argv that runs a suite in a child: this binary.
-func (e *env) suiteCommand() []string {
+// suiteCommand is the argv that runs a suite ("instance" or
+// "integration") in a child: this binary.
+func (e *env) suiteCommand(suite string) []string {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil // RunSuite reports it
 	}
-	return []string{exe, suites.ChildCommand, "instance"}
+	return []string{exe, suites.ChildCommand, suite}
 }
 
 // checkTarget is where a check run goes, resolved from flags and env.

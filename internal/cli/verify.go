@@ -169,7 +169,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	out := &lockedWriter{w: e.stdout}
 	opts := suites.RunOptions{
 		Suite:       "integration",
-		Command:     e.verifySuiteCommand(),
+		Command:     e.suiteCommand("integration"),
 		Env:         suites.ChildEnv(os.Environ(), vars),
 		LabelFilter: c.labelFilter,
 		Checks:      c.checks,
@@ -183,41 +183,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if c.verbose {
 		opts.Output, opts.Verbose = out, true
 	}
-	started := time.Now()
-	run, err := suites.RunSuite(ctx, opts)
-	if err != nil {
-		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
-	}
-	c.out.summary(out, run, time.Since(started)) // report hook (output.go)
-	if c.save != "" {
-		if err := saveRun(c.save, run); err != nil {
-			return runtimeError(fmt.Errorf("sncheck verify: --save: %w", err))
-		}
-		fmt.Fprintf(out, "saved the run to %s\n", c.save)
-	}
-	if err := c.out.writeReports(out, run); err != nil { // report hook (reports.go)
-		return runtimeError(fmt.Errorf("sncheck verify: %w", err))
-	}
-	switch {
-	case len(run.Errors) > 0:
-		return runtimeError(fmt.Errorf("sncheck verify: the run failed: %s", strings.Join(run.Errors, "; ")))
-	case run.Interrupted:
-		return runtimeError(errors.New("sncheck verify: interrupted"))
-	case run.Summary.Failed > 0:
-		return &exitError{code: exitChecksFailed, err: fmt.Errorf("sncheck verify: %d of %d checks failed: %s",
-			run.Summary.Failed, len(run.Results), strings.Join(run.FailedIDs(), ", "))}
-	}
-	return nil
-}
-
-// verifySuiteCommand is the argv that runs the integration suite in a
-// child: this binary.
-func (e *env) verifySuiteCommand() []string {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil // RunSuite reports it
-	}
-	return []string{exe, suites.ChildCommand, "integration"}
+	return runAndReport(ctx, "sncheck verify", opts, out, c.out, c.save)
 }
 
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
