@@ -45,14 +45,9 @@ func checkReauthRequired(ctx context.Context, env *Env) Result {
 		if err := sc.breakTokens(); err != nil {
 			return fail("sncheck could not break the integration's tokens: %v", err)
 		}
-		mark, err := env.Mark(ctx)
-		if err != nil {
-			return fail("sncheck could not read the fake's journal: %v", err)
-		}
-		opErr := probe(ctx, integ)
-		es, err := env.Since(ctx, mark)
-		if err != nil {
-			return fail("sncheck could not read the fake's journal: %v", err)
+		opErr, es, r := probeObserved(ctx, env, integ)
+		if r != nil {
+			return *r
 		}
 		tokens := tokenRequests(es)
 		var after []fakesn.JournalEntry // Table API calls after the first refused token request

@@ -40,14 +40,9 @@ func checkRetryAfter(ctx context.Context, env *Env) Result {
 	}); err != nil {
 		return fail("sncheck could not arm the fault: %v", err)
 	}
-	mark, err := env.Mark(ctx)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
-	}
-	opErr := probe(ctx, integ)
-	es, err := env.Since(ctx, mark)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
+	opErr, es, r := probeObserved(ctx, env, integ)
+	if r != nil {
+		return *r
 	}
 	table := tableRequests(es)
 	for i, e := range table {
@@ -94,14 +89,9 @@ func checkBackoff(ctx context.Context, env *Env) Result {
 	}); err != nil {
 		return fail("sncheck could not arm the fault: %v", err)
 	}
-	mark, err := env.Mark(ctx)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
-	}
-	opErr := probe(ctx, integ)
-	es, err := env.Since(ctx, mark)
-	if err != nil {
-		return fail("sncheck could not read the fake's journal: %v", err)
+	opErr, es, r := probeObserved(ctx, env, integ)
+	if r != nil {
+		return *r
 	}
 	table := tableRequests(es)
 	var gaps []string

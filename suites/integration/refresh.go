@@ -67,6 +67,23 @@ func checkRefreshOnExpiry(ctx context.Context, env *Env) Result {
 // steady reads once more while the access token is valid; the Result is
 // set when the integration renewed the token anyway, which would make
 // counting renewals after the expiry meaningless.
+// probeObserved runs one probe read and returns the integration's error
+// (the thing under test) with the journal entries it caused; r is set when
+// sncheck itself could not observe.
+func probeObserved(ctx context.Context, env *Env, integ harness.Integration) (opErr error, es []fakesn.JournalEntry, r *Result) {
+	mark, err := env.Mark(ctx)
+	if err != nil {
+		f := fail("sncheck could not read the fake's journal: %v", err)
+		return nil, nil, &f
+	}
+	opErr = probe(ctx, integ)
+	if es, err = env.Since(ctx, mark); err != nil {
+		f := fail("sncheck could not read the fake's journal: %v", err)
+		return nil, nil, &f
+	}
+	return opErr, es, nil
+}
+
 // expireAccess moves the fake's clock past the access token's lifespan
 // and returns the journal mark from which the renewal is judged.
 func expireAccess(ctx context.Context, env *Env) (int64, *Result) {
