@@ -22,14 +22,7 @@ var _ = define(IntegrationCheck{
 })
 
 func checkRefreshOnExpiry(ctx context.Context, env *Env) Result {
-	integ, r := connected(ctx, env)
-	if r != nil {
-		return *r
-	}
-	if r := steady(ctx, env, integ); r != nil {
-		return *r
-	}
-	mark, r := expireAccess(ctx, env)
+	integ, mark, r := connectedThenExpired(ctx, env)
 	if r != nil {
 		return *r
 	}
@@ -82,6 +75,24 @@ func probeObserved(ctx context.Context, env *Env, integ harness.Integration) (op
 		return nil, nil, &f
 	}
 	return opErr, es, nil
+}
+
+// connectedThenExpired connects, checks the integration renews nothing
+// while its token is valid, then expires the access token: where the
+// renewal checks start.
+func connectedThenExpired(ctx context.Context, env *Env) (harness.Integration, int64, *Result) {
+	integ, r := connected(ctx, env)
+	if r != nil {
+		return nil, 0, r
+	}
+	if r := steady(ctx, env, integ); r != nil {
+		return nil, 0, r
+	}
+	mark, r := expireAccess(ctx, env)
+	if r != nil {
+		return nil, 0, r
+	}
+	return integ, mark, nil
 }
 
 // expireAccess moves the fake's clock past the access token's lifespan
@@ -138,14 +149,7 @@ var _ = define(IntegrationCheck{
 const concurrentOps = 8
 
 func checkSingleFlight(ctx context.Context, env *Env) Result {
-	integ, r := connected(ctx, env)
-	if r != nil {
-		return *r
-	}
-	if r := steady(ctx, env, integ); r != nil {
-		return *r
-	}
-	mark, r := expireAccess(ctx, env)
+	integ, mark, r := connectedThenExpired(ctx, env)
 	if r != nil {
 		return *r
 	}
